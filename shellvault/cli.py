@@ -1,0 +1,341 @@
+"""click commands: parse, call the core, render, and turn errors into one line + exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from . import __version__, output
+from .errors import Interrupted, ShellvaultError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _die(exc: BaseException | None) -> NoReturn:
+    sys.exit(output.fail(exc))
+
+
+def _config() -> Any:
+    from .config import AwsConfig
+
+    return AwsConfig.load()
+
+
+def _resolve(name: str) -> Any:
+    return _config().resolve(name, output.config_environ())
+
+
+def _vault(no_input: bool = False) -> Any:
+    from .vault import Vault, open_store
+
+    return Vault(open_store(no_input=no_input))
+
+
+def _duration(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from .config import parse_duration
+
+    seconds = parse_duration(value, "--duration")
+    if not 900 <= seconds <= 129600:
+        raise UsageError("--duration must be between 15m and 36h (AWS's limits)")
+    return seconds
+
+
+def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | None,
+           min_ttl: int | None = None) -> Any:
+    from .engine import Engine, Request
+
+    profile = _resolve(name)
+    request = Request(no_input=no_input, mfa_token=mfa_token, duration=_duration(duration),
+                      min_ttl=min_ttl)
+    return Engine(_vault(no_input)).issue(profile, request)
+
+
+def _guarded(func: F) -> F:
+    """Every command: one line on stderr and the right exit code, never a traceback."""
+    import functools
+
+    from .config import ConfigError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ShellvaultError, ConfigError) as exc:
+            _die(exc)
+        except KeyboardInterrupt:
+            _die(None)
+
+    return wrapper  # type: ignore[return-value]
+
+
+issue_options = [
+    click.option("--no-input", is_flag=True, help="Never prompt; exit 3 if an MFA code is needed."),
+    click.option("--mfa-token", metavar="CODE", help="The current MFA code."),
+    click.option("--duration", metavar="D", help="Session length for the profile, e.g. 1h, 45m."),
+]
+
+
+def with_issue_options(func: F) -> F:
+    for option in reversed(issue_options):
+        func = option(func)
+    return func
+
+
+class AliasedGroup(click.Group):
+    aliases = {"ls": "list", "rm": "remove"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        _, command, rest = super().resolve_command(ctx, args)
+        return (command.name if command else None), command, rest
+
+
+@click.group(cls=AliasedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shellvault")
+def cli() -> None:
+    """MFA once, roles in many AWS accounts, from any shell."""
+
+
+@cli.command("env")
+@click.argument("profile", required=False)
+@click.option("--shell", "shell_name", metavar="SHELL",
+              help="bash, zsh, sh, fish, powershell, tcsh or dotenv (default: detected).")
+@click.option("--unset", is_flag=True, help="Print what removes shellvault's variables.")
+@click.option("--min-ttl", type=click.IntRange(min=0), metavar="SECONDS",
+              help="Refresh the session if less than this is left.")
+@with_issue_options
+@_guarded
+def env_command(profile: str | None, shell_name: str | None, unset: bool, min_ttl: int | None,
+                no_input: bool, mfa_token: str | None, duration: str | None) -> None:
+    """Print the assignments that load PROFILE's credentials: eval "$(shellvault env PROFILE)"."""
+    from .envvars import render, unset_all
+
+    shell = output.pick_shell(shell_name)
+    if unset:
+        output.emit(render(unset_all(), shell))
+        return
+    if not profile:
+        raise UsageError("which profile? usage: shellvault env PROFILE")
+    issued = _issue(profile, no_input, mfa_token, duration, min_ttl)
+    output.emit(output.render_env(issued, shell), profile)
+
+
+@cli.command("export")
+@click.argument("profile")
+@click.option("--format", "fmt", type=click.Choice(["json", "env", "dotenv"]), default="json",
+              show_default=True, help="json is the credential_process format.")
+@with_issue_options
+@_guarded
+def export_command(profile: str, fmt: str, no_input: bool, mfa_token: str | None,
+                   duration: str | None) -> None:
+    """Print PROFILE's credentials (for credential_process, .env files)."""
+    issued = _issue(profile, no_input, mfa_token, duration)
+    output.emit(output.render_export(issued, fmt))
+
+
+@cli.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("profile")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@with_issue_options
+@_guarded
+def exec_command(profile: str, command: tuple[str, ...], no_input: bool, mfa_token: str | None,
+                 duration: str | None) -> None:
+    """Run COMMAND (default: your $SHELL) with PROFILE's credentials."""
+    from .envvars import contract
+
+    issued = _issue(profile, no_input, mfa_token, duration)
+    argv = list(command) or [os.environ.get("SHELL") or "/bin/sh"]
+    environ = dict(os.environ)
+    for name, value in contract(issued.session, issued.profile.name, issued.region).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    sys.stdout.flush()
+    try:
+        os.execvpe(argv[0], argv, environ)
+    except FileNotFoundError:
+        sys.stderr.write(f"shellvault: command not found: {argv[0]}\n")
+        sys.exit(127)
+    except PermissionError:
+        sys.stderr.write(f"shellvault: permission denied: {argv[0]}\n")
+        sys.exit(126)
+
+
+@cli.command("login")
+@click.argument("profile")
+@click.option("--mfa-token", metavar="CODE", help="The current MFA code.")
+@click.option("--duration", metavar="D", help="Session length for the profile, e.g. 1h.")
+@_guarded
+def login_command(profile: str, mfa_token: str | None, duration: str | None) -> None:
+    """Make sure PROFILE's sessions are cached (asks for the MFA code if needed)."""
+    from .engine import seconds_left_text
+
+    issued = _issue(profile, False, mfa_token, duration)
+    expires = issued.session.credentials.expires
+    until = time.strftime("%H:%M", time.localtime(expires)) if expires else "-"
+    click.echo(f"shellvault: {profile} ready until {until} ({seconds_left_text(expires)} left)",
+               err=True)
+
+
+def _read_keys(from_env: bool) -> tuple[str, str]:
+    from .tty import ask
+
+    if from_env:
+        key_id = os.environ.get("AWS_ACCESS_KEY_ID", "").strip()
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
+        if not key_id or not secret:
+            raise UsageError("--env needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set")
+        return key_id, secret
+    key_id = ask("Access key ID: ", why="the access key id")
+    secret = ask("Secret access key: ", secret=True, why="the secret access key")
+    return key_id, secret
+
+
+@cli.command("add")
+@click.argument("profile")
+@click.option("--env", "from_env", is_flag=True,
+              help="Take the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
+@_guarded
+def add_command(profile: str, from_env: bool) -> None:
+    """Store the long-term access key of PROFILE's IAM user."""
+    from .creds import Credentials, validate_key_pair
+
+    config = _config()
+    key_id, secret = _read_keys(from_env)
+    problem = validate_key_pair(key_id, secret)
+    if problem:
+        raise UsageError(f"{problem}; nothing was stored")
+    vault = _vault()
+    vault.set_master(profile, Credentials(key_id, secret))
+    vault.delete_sessions({profile})  # sessions of the old key must not outlive it
+    added = ""
+    if not config.has_profile(profile):
+        config.add_profile(profile, {})
+        added = f" and added [profile {profile}] to {config.path}"
+    click.echo(f"shellvault: stored the access key for {profile} in the "
+               f"{vault.store.describe()}{added}", err=True)
+
+
+def _rows() -> list[dict[str, Any]]:
+    from .vault import SessionIndex
+
+    config = _config()
+    index = SessionIndex()  # listing needs no passphrase and no keyring round trip
+    masters = index.masters()
+    sessions = index.sessions()
+    now = time.time()
+    names = list(config.profile_names())
+    names += [n for n in masters if n not in names]
+    rows = []
+    for name in names:
+        mine = [s for s in sessions if s.profile == name and s.expires > now]
+        rows.append({
+            "profile": name,
+            "credentials": "stored" if name in masters else None,
+            "sessions": [
+                {"kind": s.kind, "expires": s.expires, "seconds_left": int(s.expires - now),
+                 "account": s.account}
+                for s in mine
+            ],
+        })
+    return rows
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_guarded
+def list_command(as_json: bool) -> None:
+    """Profiles, stored keys and cached sessions with their time left."""
+    from .engine import seconds_left_text
+
+    rows = _rows()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = [("PROFILE", "CREDENTIALS", "SESSIONS")]
+    for row in rows:
+        sessions = ", ".join(f"{s['kind']}:{seconds_left_text(s['expires'])}"
+                             for s in row["sessions"]) or "-"
+        table.append((row["profile"], row["credentials"] or "-", sessions))
+    widths = [max(len(r[i]) for r in table) for i in range(2)]
+    for r in table:
+        click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}")
+
+
+@cli.command("remove")
+@click.argument("profile")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@_guarded
+def remove_command(profile: str, force: bool) -> None:
+    """Delete PROFILE's stored access key and its cached sessions."""
+    from .paths import touch_stamp
+    from .tty import ask
+
+    vault = _vault()
+    if not force:
+        answer = ask(f"Delete the stored access key of {profile} and its sessions? [y/N] ",
+                     why="a confirmation (or --force)")
+        if answer.lower() not in ("y", "yes"):
+            raise Interrupted("not deleted")
+    removed = vault.delete_master(profile)
+    sessions = vault.delete_sessions({profile})
+    for entry in sessions:
+        touch_stamp(entry.profile, None)
+    if not removed:
+        raise UsageError(f"no access key was stored for {profile}")
+    click.echo(f"shellvault: deleted the access key of {profile} and {len(sessions)} "
+               "cached session(s)", err=True)
+
+
+@cli.command("clear")
+@click.argument("profile", required=False)
+@_guarded
+def clear_command(profile: str | None) -> None:
+    """Delete cached sessions (of PROFILE, or all); stored keys stay."""
+    from .paths import touch_stamp
+
+    sessions = _vault().delete_sessions({profile} if profile else None)
+    for entry in sessions:
+        touch_stamp(entry.profile, None)
+    click.echo(f"shellvault: cleared {len(sessions)} cached session(s)", err=True)
+
+
+@cli.command("init")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish", "direnv"]))
+@_guarded
+def init_command(shell: str) -> None:
+    """Print the shell plugin: eval "$(shellvault init zsh)", shellvault init fish | source."""
+    from .shells import init_script
+
+    try:
+        click.echo(init_script(shell), nl=False)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@cli.command("profiles")
+@_guarded
+def profiles_command() -> None:
+    """List profile names from the AWS config file."""
+    for name in _config().profile_names():
+        click.echo(name)
+
+
+def run() -> None:
+    try:
+        cli.main(prog_name="shellvault", standalone_mode=True)
+    except KeyboardInterrupt:
+        _die(None)

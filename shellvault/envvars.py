@@ -1,0 +1,119 @@
+"""The environment contract, and rendering it for each shell with exact quoting.
+
+This module only renders: which credentials and which region are the caller's choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .creds import Session, rfc3339
+from .errors import UsageError
+
+# Everything shellvault sets; `env --unset` removes all of them.
+CONTRACT_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "SHELLVAULT_PROFILE",
+    "SHELLVAULT_ACCOUNT",
+    "SHELLVAULT_EXPIRES",
+)
+# What a stale session or another tool could leave behind and would override ours.
+STALE_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_SESSION_EXPIRATION")
+
+SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "tcsh", "dotenv")
+
+Assignments = Mapping[str, str | None]  # None means: unset it
+
+
+def contract(session: Session, profile: str, region: str | None) -> dict[str, str | None]:
+    creds = session.credentials
+    values: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": creds.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+        "AWS_SESSION_TOKEN": creds.session_token,
+        "AWS_CREDENTIAL_EXPIRATION": rfc3339(creds.expires) if creds.expires else None,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "SHELLVAULT_PROFILE": profile,
+        "SHELLVAULT_ACCOUNT": session.account,
+        "SHELLVAULT_EXPIRES": str(creds.expires) if creds.expires else None,
+    }
+    values.update(dict.fromkeys(STALE_VARS))
+    return values
+
+
+def unset_all() -> dict[str, str | None]:
+    return dict.fromkeys(CONTRACT_VARS + STALE_VARS)
+
+
+def _posix_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _fish_quote(value: str) -> str:
+    # Inside fish single quotes only \\ and \' are escapes.
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _powershell_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _tcsh_quote(value: str) -> str:
+    if "\n" in value:
+        raise UsageError("tcsh cannot hold a newline in a variable; use --shell bash or dotenv")
+    # History expansion acts even inside single quotes, so ! leaves the quotes.
+    return "'" + value.replace("'", "'\\''").replace("!", "'\\!'") + "'"
+
+
+def _dotenv_quote(value: str) -> str:
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
+    )
+    return f'"{escaped}"'
+
+
+def render(assignments: Assignments, shell: str) -> str:
+    """Lines that, evaluated by `shell`, leave exactly `assignments` in its environment."""
+    lines: list[str] = []
+    for name, value in assignments.items():
+        if shell in ("bash", "zsh", "sh"):
+            lines.append(f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};")
+        elif shell == "fish":
+            lines.append(f"set -e {name};" if value is None else f"set -gx {name} {_fish_quote(value)};")
+        elif shell == "powershell":
+            lines.append(
+                f"Remove-Item Env:{name} -ErrorAction SilentlyContinue;"
+                if value is None
+                else f"$Env:{name} = {_powershell_quote(value)};"
+            )
+        elif shell == "tcsh":
+            lines.append(f"unsetenv {name};" if value is None else f"setenv {name} {_tcsh_quote(value)};")
+        elif shell == "dotenv":
+            if value is not None:  # a dotenv file cannot unset anything
+                lines.append(f"{name}={_dotenv_quote(value)}")
+        else:
+            raise UsageError(f"unknown shell '{shell}'; choose one of: {', '.join(SHELLS)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def credential_process_json(session: Session) -> str:
+    """The `credential_process` output format (Version 1) that every AWS SDK reads."""
+    import json
+
+    creds = session.credentials
+    data: dict[str, object] = {
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+    }
+    if creds.session_token:
+        data["SessionToken"] = creds.session_token
+    if creds.expires:
+        data["Expiration"] = rfc3339(creds.expires)
+    return json.dumps(data, indent=2) + "\n"

@@ -1,0 +1,93 @@
+"""Console-script entry: the hot path first, click only when needed.
+
+`shellvault env PROFILE` with a valid cached session is run on every `eval`, `with-role`
+and direnv load, and `export --format json` on every SDK call through credential_process.
+Importing click costs ~30 ms and boto3 ~200 ms, so those two commands are answered here
+when the cache can answer them, and everything else falls through to `cli.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool] | None:
+    """(command, profile, shell-or-format, min_ttl, no_input) for the simple forms, else None."""
+    if not argv or argv[0] not in ("env", "export"):
+        return None
+    command = argv[0]
+    option_name = "--shell" if command == "env" else "--format"
+    profile: str | None = None
+    choice = ""
+    min_ttl: int | None = None
+    no_input = False
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--no-input":
+            no_input = True
+        elif arg == option_name or arg == "--min-ttl":
+            value = next(args, None)
+            if value is None:
+                return None
+            if arg == "--min-ttl":
+                if not value.isdigit():
+                    return None
+                min_ttl = int(value)
+            else:
+                choice = value
+        elif arg.startswith(option_name + "="):
+            choice = arg.split("=", 1)[1]
+        elif arg.startswith("-") or profile is not None:
+            return None  # anything unusual is click's job, with its messages
+        else:
+            profile = arg
+    if profile is None:
+        return None
+    return command, profile, choice, min_ttl, no_input
+
+
+def fast_path(argv: list[str]) -> int | None:
+    """Answer from the cache and return the exit code; None hands over to click."""
+    parsed = _parse_fast(argv)
+    if parsed is None:
+        return None
+    command, profile_name, choice, min_ttl, no_input = parsed
+    from . import output
+    from .config import AwsConfig, ConfigError
+    from .engine import Engine, Request
+    from .errors import ShellvaultError
+    from .vault import Vault, open_store
+
+    try:
+        if command == "env":
+            shell = output.pick_shell(choice)
+        elif choice not in ("json", "env", "dotenv"):
+            return None
+        profile = AwsConfig.load().resolve(profile_name, output.config_environ())
+        store = open_store(no_input=no_input)
+        issued = Engine(Vault(store)).cached(profile, Request(no_input=no_input, min_ttl=min_ttl))
+        if issued is None:
+            return None
+        text = output.render_env(issued, shell) if command == "env" else output.render_export(
+            issued, choice)
+    except (ShellvaultError, ConfigError) as exc:
+        return output.fail(exc)
+    except KeyboardInterrupt:
+        return output.fail(None)
+    output.emit(text, profile_name if command == "env" else None)
+    return 0
+
+
+def main() -> None:
+    code = fast_path(sys.argv[1:])
+    if code is not None:
+        sys.stdout.flush()
+        os._exit(code)  # skip interpreter teardown: nothing is left to flush or close
+    from .cli import run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""What `env` and `export` print, shared by the hot path (main.py) and the click commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from .envvars import SHELLS, contract, credential_process_json, render
+from .errors import UsageError
+
+
+def pick_shell(choice: str | None) -> str:
+    """--shell, else $SHELLVAULT_SHELL, else the detected shell, else POSIX sh."""
+    name = (choice or os.environ.get("SHELLVAULT_SHELL") or "").strip().lower()
+    if not name:
+        from .shells import detect_shell
+
+        name = detect_shell() or "sh"
+    if name in ("pwsh", "powershell"):
+        name = "powershell"
+    elif name == "csh":
+        name = "tcsh"
+    elif name in ("ksh", "mksh", "dash", "ash", "yash"):
+        name = "sh"
+    if name not in SHELLS:
+        raise UsageError(f"unknown shell '{name}'; use --shell with one of: {', '.join(SHELLS)}")
+    return name
+
+
+def config_environ() -> Mapping[str, str]:
+    """The environment as config resolution should see it.
+
+    A region exported by an earlier `shellvault env` belongs to that profile, not to the one
+    being asked for, so it must not leak into the next resolution.
+    """
+    if "SHELLVAULT_PROFILE" not in os.environ:
+        return os.environ
+    ours = ("AWS_REGION", "AWS_DEFAULT_REGION")
+    return {k: v for k, v in os.environ.items() if k not in ours}
+
+
+def render_env(issued: object, shell: str) -> str:
+    from .engine import Issued
+
+    assert isinstance(issued, Issued)
+    return render(contract(issued.session, issued.profile.name, issued.region), shell)
+
+
+def render_export(issued: object, fmt: str) -> str:
+    from .engine import Issued
+
+    assert isinstance(issued, Issued)
+    if fmt == "json":
+        return credential_process_json(issued.session)
+    values = {k: v for k, v in contract(issued.session, issued.profile.name, issued.region).items()
+              if v is not None}
+    return render(values, "dotenv" if fmt == "dotenv" else "sh")
+
+
+def emit(text: str, eval_hint_profile: str | None = None) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if eval_hint_profile and sys.stdout.isatty():
+        sys.stderr.write(
+            f'shellvault: to load these into your shell, run: eval "$(shellvault env '
+            f'{eval_hint_profile})"\n'
+        )
+
+
+def fail(exc: BaseException | None) -> int:
+    if exc is None:
+        sys.stderr.write("\nshellvault: interrupted; nothing was changed\n")
+        return 130
+    sys.stderr.write(f"shellvault: {exc}\n")
+    return int(getattr(exc, "exit_code", 1))

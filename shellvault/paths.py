@@ -1,0 +1,74 @@
+"""Every file and directory shellvault uses, derived from the environment (XDG rules)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _xdg(environ: Mapping[str, str], var: str, default: str) -> Path:
+    value = environ.get(var, "")
+    # XDG says relative paths are invalid and must be ignored.
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path(environ.get("HOME") or os.path.expanduser("~")) / default
+
+
+def state_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Non-secret state: session index, stamps, locks."""
+    override = environ.get("SHELLVAULT_STATE_DIR", "")
+    if override:
+        return Path(override)
+    return _xdg(environ, "XDG_STATE_HOME", ".local/state") / "shellvault"
+
+
+def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The encrypted file store lives here."""
+    return _xdg(environ, "XDG_DATA_HOME", ".local/share") / "shellvault"
+
+
+def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The user's own shellvault settings (saved directory scopes)."""
+    return _xdg(environ, "XDG_CONFIG_HOME", ".config") / "shellvault"
+
+
+def profile_file_name(profile: str) -> str:
+    """A profile name as one path component; the shell plugins and direnv do the same."""
+    return profile.replace("%", "%25").replace("/", "%2F")
+
+
+def stamp_path(profile: str, environ: Mapping[str, str] = os.environ) -> Path:
+    return state_dir(environ) / "stamps" / profile_file_name(profile)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) with mode 0700; tighten it if it already exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Atomic write with mode 0600: a reader sees the old file or the new one, never half."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def touch_stamp(profile: str, expires: int | None, environ: Mapping[str, str] = os.environ) -> None:
+    """Tell watchers (direnv's watch_file, other shells) that a profile's session changed."""
+    try:
+        write_private_file(stamp_path(profile, environ), f"{expires or ''}\n".encode())
+    except OSError:
+        pass  # a stamp is a courtesy to watchers; never fail the real work over it

@@ -1,0 +1,149 @@
+"""The AWS STS calls, through boto3 (imported here only: the hot path never gets this far),
+and the mapping of botocore's errors to one-line messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .creds import Credentials, Session, account_from_arn
+from .errors import StsError
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _client(creds: Credentials, profile_name: str, region: str | None) -> Any:
+    import botocore.config
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        # The profile lets botocore apply its own endpoint rules (endpoint_url, services,
+        # sts_regional_endpoints) from the config file; the credentials are always explicit,
+        # so nothing is ever taken from AWS_ACCESS_KEY_ID & co. in the environment.
+        session = botocore.session.Session(profile=profile_name)
+        session.get_scoped_config()
+    except ProfileNotFound:
+        session = botocore.session.Session()
+    config = botocore.config.Config(
+        connect_timeout=5,
+        read_timeout=20,
+        retries={"mode": "standard", "max_attempts": 5},  # throttling backs off and retries
+        user_agent_extra="shellvault",
+    )
+    return session.create_client(
+        "sts",
+        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        config=config,
+    )
+
+
+def _session(response: Mapping[str, Any], account: str | None, arn: str | None) -> Session:
+    c = response["Credentials"]
+    return Session(
+        Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"],
+                    int(c["Expiration"].timestamp())),
+        account,
+        arn,
+    )
+
+
+def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError:
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoRegionError,
+        ReadTimeoutError,
+    )
+
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "STS")
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return StsError(f"cannot reach STS at {endpoint}; check your network, proxy or "
+                        "AWS_ENDPOINT_URL_STS; nothing was changed")
+    if isinstance(exc, ReadTimeoutError):
+        return StsError(f"STS at {endpoint} did not answer in time; try again")
+    if isinstance(exc, NoRegionError):
+        return StsError(f"no region for {subject}; set region in its profile")
+    if not isinstance(exc, ClientError):
+        return StsError(f"{action} for {subject} failed: {exc.__class__.__name__}")
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")).strip().rstrip(".")
+    lowered = message.lower()
+    if "mfa" in lowered and ("invalid" in lowered or "failed" in lowered):
+        return StsError(f"AWS rejected the MFA code for {subject} (wrong, expired or already "
+                        "used); wait for the next code and try again")
+    if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
+        return StsError(f"AWS does not accept the stored access key for {subject} ({code}): it "
+                        f"was deleted, deactivated or mistyped; rotate it in IAM and run "
+                        f"'shellvault add {subject}'")
+    if code == "ExpiredToken":
+        return StsError(f"the session used for {subject} has expired; run "
+                        f"'shellvault clear {subject}' and try again")
+    if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded"):
+        return StsError(f"STS is throttling requests ({action}); try again in a minute")
+    if code == "AccessDenied" and action == "AssumeRole":
+        return StsError(f"AccessDenied: {message}. Check the role's trust policy: it must trust "
+                        "this user, and if it requires aws:MultiFactorAuthPresent the profile "
+                        "needs mfa_serial")
+    return StsError(f"{action} for {subject} failed: {code}: {message}")
+
+
+def get_session_token(
+    master: Credentials, *, profile_name: str, region: str | None, duration: int,
+    mfa_serial: str | None, code: str | None,
+) -> Session:
+    client = _client(master, profile_name, region)
+    kwargs: dict[str, Any] = {"DurationSeconds": duration}
+    if mfa_serial and code:
+        kwargs.update(SerialNumber=mfa_serial, TokenCode=code)
+    try:
+        response = client.get_session_token(**kwargs)
+    except Exception as exc:
+        raise _explain(exc, client, "GetSessionToken", profile_name) from None
+    account = account_from_arn(mfa_serial)
+    return _session(response, account, None)
+
+
+def caller_account(creds: Credentials, *, profile_name: str, region: str | None) -> str | None:
+    client = _client(creds, profile_name, region)
+    try:
+        account: str = client.get_caller_identity()["Account"]
+    except Exception as exc:
+        raise _explain(exc, client, "GetCallerIdentity", profile_name) from None
+    return account
+
+
+def assume_role(
+    source: Credentials, *, profile_name: str, region: str | None, role_arn: str,
+    session_name: str, duration: int, external_id: str | None,
+    tags: Sequence[tuple[str, str]], transitive_tags: Sequence[str], source_identity: str | None,
+    mfa_serial: str | None = None, code: str | None = None,
+) -> Session:
+    client = _client(source, profile_name, region)
+    kwargs: dict[str, Any] = {
+        "RoleArn": role_arn, "RoleSessionName": session_name, "DurationSeconds": duration,
+    }
+    if external_id:
+        kwargs["ExternalId"] = external_id
+    if tags:
+        kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in tags]
+    if transitive_tags:
+        kwargs["TransitiveTagKeys"] = list(transitive_tags)
+    if source_identity:
+        kwargs["SourceIdentity"] = source_identity
+    if mfa_serial and code:
+        kwargs.update(SerialNumber=mfa_serial, TokenCode=code)
+    try:
+        response = client.assume_role(**kwargs)
+    except Exception as exc:
+        raise _explain(exc, client, "AssumeRole", profile_name) from None
+    arn = response.get("AssumedRoleUser", {}).get("Arn")
+    return _session(response, account_from_arn(role_arn), arn)

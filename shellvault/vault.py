@@ -1,0 +1,247 @@
+"""Master keys and cached sessions, in the backend chosen by SHELLVAULT_BACKEND.
+
+Item names: `master:<profile>` holds a long-term key pair, `session:<key>` a temporary
+session. A plain JSON index in the state directory records which items exist, for which
+profile and until when (no secrets), so `list` needs neither a passphrase nor an
+enumerable keyring, and expired sessions can be pruned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .creds import Credentials, Session, master_from_json, master_to_json
+from .errors import UsageError, VaultError
+from .paths import data_dir, state_dir, write_private_file
+from .tty import ask, notice
+
+BACKENDS = ("auto", "keyring", "file")
+
+
+class Store(Protocol):
+    name: str
+
+    def describe(self) -> str: ...
+    def get(self, name: str) -> str | None: ...
+    def set(self, name: str, secret: str, label: str = "") -> None: ...
+    def delete(self, name: str) -> bool: ...
+    def names(self) -> list[str]: ...
+
+
+def _file_store(environ: Mapping[str, str], no_input: bool) -> Store:
+    from .filestore import FileStore
+
+    def passphrase(new_store: bool) -> str:
+        value = environ.get("SHELLVAULT_FILE_PASSPHRASE")
+        if value:
+            return value
+        if no_input:
+            from .errors import InputNeeded
+
+            raise InputNeeded(
+                "the file store needs its passphrase: set SHELLVAULT_FILE_PASSPHRASE or run "
+                "shellvault in a terminal"
+            )
+        why = "the file store passphrase"
+        if not new_store:
+            return ask("shellvault file store passphrase: ", secret=True, why=why)
+        first = ask("New passphrase for the shellvault file store: ", secret=True, why=why)
+        if not first:
+            raise VaultError("an empty passphrase is not allowed; nothing was changed")
+        if ask("Repeat it: ", secret=True, why=why) != first:
+            raise VaultError("the passphrases differ; nothing was changed")
+        return first
+
+    return FileStore(data_dir(environ) / "vault", passphrase)
+
+
+def _os_keyring(explicit: bool) -> tuple[Store | None, str]:
+    """The OS keyring store, or None and why it is not usable."""
+    reason = ""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        from .secretservice import SecretServiceStore
+
+        reason = SecretServiceStore.usable() or ""
+        if not reason:
+            return SecretServiceStore(), ""
+        if not explicit:
+            # KWallet and friends need the keyring package (~90 ms to import): only when asked.
+            return None, reason
+    try:
+        from .secretservice import KeyringStore
+
+        other = KeyringStore.usable()
+    except ImportError:
+        return None, reason or "the keyring package is not installed"
+    if other is None:
+        return KeyringStore(), ""
+    return None, reason or other
+
+
+def open_store(environ: Mapping[str, str] = os.environ, *, no_input: bool = False) -> Store:
+    choice = (environ.get("SHELLVAULT_BACKEND") or "auto").strip().lower()
+    if choice not in BACKENDS:
+        raise UsageError(
+            f"SHELLVAULT_BACKEND={choice!r} is not one of {', '.join(BACKENDS)}"
+        )
+    if choice == "file":
+        return _file_store(environ, no_input)
+    store, reason = _os_keyring(explicit=choice == "keyring")
+    if store is not None:
+        return store
+    if choice == "keyring":
+        raise VaultError(
+            f"the OS keyring is not usable ({reason}); use the encrypted file store: "
+            "export SHELLVAULT_BACKEND=file"
+        )
+    file_store = _file_store(environ, no_input)
+    notice(
+        f"no OS keyring is usable ({reason}); using the {file_store.describe()}. "
+        "Set SHELLVAULT_BACKEND=file to choose it and silence this notice."
+    )
+    return file_store
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    key: str
+    profile: str
+    kind: str  # "mfa"/"base" (GetSessionToken) or "role" (AssumeRole)
+    expires: int
+    account: str | None
+    root: str  # the profile whose stored keys the session came from
+
+
+def _entry(key: str, raw: Mapping[str, Any]) -> SessionEntry:
+    profile = str(raw.get("profile", "?"))
+    return SessionEntry(key, profile, str(raw.get("kind", "?")), int(raw.get("expires", 0)),
+                        raw.get("account"), str(raw.get("root") or profile))
+
+
+class SessionIndex:
+    """The plain-JSON list of stored items (names, profiles, expiry; never a secret)."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.path: Path = state_dir(environ) / "index.json"
+
+    def read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            data = {}  # missing or broken: it is rebuilt as items are written
+        if not isinstance(data, dict):
+            data = {}
+        data.setdefault("masters", {})
+        data.setdefault("sessions", {})
+        return data
+
+    def update(self, change: Any) -> None:
+        from .lock import exclusive
+
+        with exclusive(self.path.with_suffix(".lock"), "updating the session index"):
+            data = self.read()
+            change(data)
+            write_private_file(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+    def masters(self) -> dict[str, dict[str, Any]]:
+        masters: dict[str, dict[str, Any]] = self.read()["masters"]
+        return masters
+
+    def sessions(self) -> list[SessionEntry]:
+        raw = self.read()["sessions"]
+        return [
+            _entry(key, e)
+            for key, e in sorted(raw.items(), key=lambda kv: (kv[1].get("profile", ""), kv[0]))
+        ]
+
+
+class Vault:
+    def __init__(self, store: Store, environ: Mapping[str, str] = os.environ) -> None:
+        self.store = store
+        self.environ = environ
+        self.index = SessionIndex(environ)
+
+    @property
+    def backend(self) -> str:
+        return self.store.name
+
+    # -- master keys ---------------------------------------------------------------------
+    def get_master(self, profile: str) -> Credentials | None:
+        text = self.store.get(f"master:{profile}")
+        return master_from_json(text) if text else None
+
+    def set_master(self, profile: str, creds: Credentials) -> None:
+        self.store.set(f"master:{profile}", master_to_json(creds), f"shellvault keys for {profile}")
+
+        def record(data: dict[str, Any]) -> None:
+            data["masters"][profile] = {"added": int(time.time()),
+                                        "access_key_id_tail": creds.access_key_id[-4:]}
+
+        self.index.update(record)
+
+    def delete_master(self, profile: str) -> bool:
+        removed = self.store.delete(f"master:{profile}")
+
+        def forget(data: dict[str, Any]) -> None:
+            data["masters"].pop(profile, None)
+
+        self.index.update(forget)
+        return removed
+
+    # -- sessions ------------------------------------------------------------------------
+    def get_session(self, key: str) -> Session | None:
+        text = self.store.get(f"session:{key}")
+        if not text:
+            return None
+        try:
+            return Session.from_json(text)
+        except (ValueError, KeyError):
+            return None  # unreadable cache entry: treat as absent, it will be replaced
+
+    def put_session(self, key: str, session: Session, profile: str, kind: str, root: str) -> None:
+        expires = session.credentials.expires or 0
+        self.store.set(
+            f"session:{key}", session.to_json(),
+            f"shellvault {kind} session for {profile} (expires {time.strftime('%H:%M', time.localtime(expires))})",
+        )
+        now = time.time()
+        expired: list[str] = []
+
+        def record(data: dict[str, Any]) -> None:
+            data["sessions"][key] = {"profile": profile, "kind": kind, "expires": expires,
+                                     "account": session.account, "root": root}
+            for other, entry in list(data["sessions"].items()):
+                if other != key and int(entry.get("expires", 0)) < now:
+                    expired.append(other)
+                    del data["sessions"][other]
+
+        self.index.update(record)
+        for other in expired:
+            self.store.delete(f"session:{other}")
+
+    def delete_sessions(self, profiles: set[str] | None = None) -> list[SessionEntry]:
+        """Remove cached sessions (of these profiles, or all); returns what was removed."""
+        removed: list[SessionEntry] = []
+        keys: set[str] = set()
+
+        def drop(data: dict[str, Any]) -> None:
+            for key, entry in list(data["sessions"].items()):
+                if profiles is None or {entry.get("profile"), entry.get("root")} & profiles:
+                    removed.append(_entry(key, entry))
+                    keys.add(key)
+                    del data["sessions"][key]
+
+        self.index.update(drop)
+        if profiles is None:
+            # Sessions the index lost track of (a deleted state dir) go too, where listable.
+            keys.update(n[len("session:"):] for n in self.store.names() if n.startswith("session:"))
+        for key in keys:
+            self.store.delete(f"session:{key}")
+        return removed
