@@ -145,6 +145,9 @@ class FileStore:
         write_private_file(self._path(name), json.dumps(record).encode())
 
     def delete(self, name: str) -> bool:
+        if not self._path(name).exists():
+            return False
+        self._load_key(create=False)  # only the passphrase holder may delete
         try:
             self._path(name).unlink()
         except FileNotFoundError:
