@@ -90,9 +90,9 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
     if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded"):
         return StsError(f"STS is throttling requests ({action}); try again in a minute")
     if code == "AccessDenied" and action == "AssumeRole":
-        return StsError(f"AccessDenied: {message}. Check the role's trust policy: it must trust "
-                        "this user, and if it requires aws:MultiFactorAuthPresent the profile "
-                        "needs mfa_serial")
+        return StsError(f"AccessDenied for {subject}: {message}. Check the role's trust policy: "
+                        "it must trust this user, and if it requires aws:MultiFactorAuthPresent "
+                        "the profile needs mfa_serial")
     return StsError(f"{action} for {subject} failed: {code}: {message}")
 
 

@@ -1,0 +1,288 @@
+"""The credential engine end to end: the installed CLI against a real moto server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from tests.world import ACCOUNTS, BUCKETS
+
+CODE = "123456"
+
+
+def env_dict(output: str) -> dict[str, str | None]:
+    """The assignments of `env --shell bash` output, evaluated by a real bash."""
+    script = output + '\nenv -0'
+    done = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, timeout=20,
+                          env={"PATH": "/usr/bin:/bin", "AWS_PROFILE": "stale"})
+    assert done.returncode == 0, done.stderr
+    pairs = [item.split(b"=", 1) for item in done.stdout.split(b"\0") if b"=" in item]
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
+def run_with_tty(home: Any, args: list[str], answer: str | None = CODE,
+                 send_ctrl_c: bool = False) -> tuple[int, str]:
+    """Run shellvault with a pseudo-terminal as its /dev/tty; answer the MFA prompt."""
+    stdout_file = Path(home.home) / f"stdout-{time.monotonic_ns()}"
+    cmd = " ".join(subprocess.list2cmdline([a]) for a in ["shellvault", *args])
+    child = pexpect.spawn("bash", ["--norc", "--noprofile", "-c", f"{cmd} > {stdout_file}"],
+                          env=home.env, encoding="utf-8", timeout=60)
+    prompts = 0
+    while True:
+        index = child.expect(["MFA code for [^:]*: ", pexpect.EOF])
+        if index == 1:
+            break
+        prompts += 1
+        if send_ctrl_c:
+            child.sendcontrol("c")
+        else:
+            assert answer is not None
+            child.sendline(answer)
+    child.close()
+    code = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
+    run_with_tty.prompts = prompts  # type: ignore[attr-defined]
+    run_with_tty.transcript = child.before  # type: ignore[attr-defined]
+    return code, stdout_file.read_text()
+
+
+def test_first_role_asks_once_second_role_reuses_the_mfa_session(aws_home: Any,
+                                                                 moto_server: Any) -> None:
+    moto_server.mark()
+    code, out = run_with_tty(aws_home, ["env", "--shell", "bash", "account-a"])
+    assert code == 0
+    assert run_with_tty.prompts == 1  # type: ignore[attr-defined]
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+    values = env_dict(out)
+    assert values["SHELLVAULT_PROFILE"] == "account-a"
+    assert values["SHELLVAULT_ACCOUNT"] == ACCOUNTS["account-a"]
+    assert values["AWS_ACCESS_KEY_ID"] and values["AWS_SESSION_TOKEN"]
+    assert int(values["SHELLVAULT_EXPIRES"] or 0) > time.time() + 3000
+    assert values["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")  # type: ignore[union-attr]
+    assert "AWS_PROFILE" not in values
+
+    # account-b: no terminal at all, so a prompt would fail the command.
+    moto_server.mark()
+    second = aws_home.run("env", "--shell", "bash", "account-b")
+    assert second.returncode == 0, second.stderr
+    assert moto_server.sts_calls() == ["AssumeRole"]
+    assert env_dict(second.stdout)["SHELLVAULT_ACCOUNT"] == ACCOUNTS["account-b"]
+
+    # Both cached now: no STS call at all.
+    moto_server.mark()
+    third = aws_home.run("env", "--shell", "bash", "account-a")
+    assert third.returncode == 0, third.stderr
+    assert moto_server.sts_calls() == []
+    assert env_dict(third.stdout)["AWS_ACCESS_KEY_ID"] == values["AWS_ACCESS_KEY_ID"]
+
+
+def test_the_aws_cli_sees_only_that_accounts_buckets(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    for profile in ("account-a", "account-b"):
+        out = aws_home.run("env", "--shell", "bash", profile, check=True).stdout
+        environ = {k: v for k, v in env_dict(out).items() if v is not None}
+        environ["AWS_ENDPOINT_URL"] = aws_home.env["AWS_ENDPOINT_URL"]
+        environ["AWS_CONFIG_FILE"] = "/dev/null"
+        environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+        aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or "aws"
+        listed = subprocess.run([aws, "s3api", "list-buckets", "--query", "Buckets[].Name",
+                                 "--output", "json"], capture_output=True, text=True,
+                                env=environ, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout) == [BUCKETS[profile]]
+
+
+def test_no_input_without_a_session_exits_3_with_the_command_to_run(aws_home: Any,
+                                                                     moto_server: Any) -> None:
+    moto_server.mark()
+    done = aws_home.run("env", "--no-input", "account-a")
+    assert done.returncode == 3
+    assert done.stdout == ""
+    assert "shellvault login account-a" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert moto_server.sts_calls() == []
+
+
+def test_no_terminal_and_no_code_fails_fast(aws_home: Any) -> None:
+    done = aws_home.run("env", "account-a")
+    assert done.returncode == 3 and done.stdout == ""
+    assert "no terminal" in done.stderr
+
+
+def test_a_code_that_is_not_six_digits_is_refused_before_any_call(aws_home: Any,
+                                                                   moto_server: Any) -> None:
+    moto_server.mark()
+    done = aws_home.run("env", "account-a", "--mfa-token", "12345")
+    assert done.returncode != 0 and done.stdout == ""
+    assert "six digits" in done.stderr
+    assert moto_server.sts_calls() == []
+    assert aws_home.run("list", "--json", check=True).stdout.count('"kind"') == 0
+
+
+def test_ctrl_c_at_the_mfa_prompt_exits_130_and_changes_nothing(aws_home: Any) -> None:
+    index = aws_home.state_dir / "index.json"
+    before = index.read_bytes()
+    code, out = run_with_tty(aws_home, ["env", "account-a"], send_ctrl_c=True)
+    assert code == 130
+    assert out == ""
+    assert index.read_bytes() == before
+
+
+def test_sts_unreachable_names_the_endpoint(aws_home: Any) -> None:
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    done = aws_home.run("env", "account-a", "--mfa-token", CODE, env=env)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "cannot reach STS at http://127.0.0.1:9" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_profile_suggests_and_prints_nothing(aws_home: Any) -> None:
+    done = aws_home.run("env", "acount-a")
+    assert done.returncode != 0 and done.stdout == ""
+    assert "account-a" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_exec_runs_the_command_with_credentials_and_returns_its_status(aws_home: Any) -> None:
+    aws_home.run("login", "account-b", "--mfa-token", CODE, check=True)
+    done = aws_home.run("exec", "account-b", "--", "sh", "-c",
+                        'echo "$SHELLVAULT_ACCOUNT ${AWS_PROFILE-none}"; exit 7',
+                        env={"AWS_PROFILE": "stale"})
+    assert done.returncode == 7
+    assert done.stdout.strip() == f"{ACCOUNTS['account-b']} none"
+
+
+def test_export_json_serves_an_sdk_through_credential_process(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    out = aws_home.run("export", "account-a", "--format", "json", check=True).stdout
+    data = json.loads(out)
+    assert data["Version"] == 1 and data["Expiration"].endswith("Z")
+    shellvault = shutil.which("shellvault", path=aws_home.env["PATH"])
+    config = aws_home.config_path.read_text() + (
+        f"\n[profile via-process]\ncredential_process = {shellvault} export account-a "
+        "--format json\nregion = eu-west-1\n"
+    )
+    aws_home.config_path.write_text(config)
+    code = (
+        "import boto3; s = boto3.Session(profile_name='via-process');"
+        "print([b['Name'] for b in s.client('s3').list_buckets()['Buckets']])"
+    )
+    env = dict(aws_home.env)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str([BUCKETS["account-a"]])
+
+
+def test_min_ttl_refreshes_the_role_without_a_new_mfa_session(aws_home: Any,
+                                                             moto_server: Any) -> None:
+    short = {"SHELLVAULT_ROLE_TTL": "900"}
+    aws_home.run("login", "account-a", "--mfa-token", CODE, env=short, check=True)
+    first = env_dict(aws_home.run("env", "--shell", "bash", "account-a", check=True).stdout)
+    moto_server.mark()
+    refreshed = aws_home.run("env", "--shell", "bash", "--no-input", "--min-ttl", "1000",
+                             "account-a")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert moto_server.sts_calls() == ["AssumeRole"]
+    second = env_dict(refreshed.stdout)
+    assert int(second["SHELLVAULT_EXPIRES"] or 0) > int(first["SHELLVAULT_EXPIRES"] or 0)
+
+
+def test_ten_concurrent_cold_envs_ask_once_and_call_getsessiontoken_once(
+    aws_home: Any, moto_server: Any, tmp_path: Path
+) -> None:
+    counter = tmp_path / "mfa-asked"
+    script = tmp_path / "mfa.sh"
+    script.write_text(f"#!/bin/sh\necho asked >> {counter}\nsleep 1\necho {CODE}\n")
+    script.chmod(0o755)
+    text = aws_home.config_path.read_text().replace(
+        "[profile central]", f"[profile central]\nmfa_process = {script}"
+    )
+    text = text.replace("[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
+    aws_home.config_path.write_text(text)
+    moto_server.mark()
+    procs = [
+        subprocess.Popen(["shellvault", "env", "--shell", "bash", "account-a"],
+                         env=aws_home.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+        for _ in range(10)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 10, [e for _, e in outputs]
+    assert counter.read_text().splitlines() == ["asked"]
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+    keys = {env_dict(out)["AWS_ACCESS_KEY_ID"] for out, _ in outputs}
+    assert len(keys) == 1
+
+
+def test_a_lock_left_by_a_dead_process_blocks_nobody(aws_home: Any, tmp_path: Path) -> None:
+    started = tmp_path / "mfa-started"
+    script = tmp_path / "slow-mfa.sh"
+    script.write_text(f"#!/bin/sh\ntouch {started}\nsleep 60\necho {CODE}\n")
+    script.chmod(0o755)
+    text = aws_home.config_path.read_text().replace(
+        "[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
+    aws_home.config_path.write_text(text)
+    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=aws_home.env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not started.exists():  # it now holds the refresh locks, waiting for its "MFA code"
+        assert time.monotonic() < deadline and holder.poll() is None
+        time.sleep(0.05)
+    os.killpg(holder.pid, 9)
+    holder.wait(timeout=10)
+    begin = time.monotonic()
+    done = aws_home.run("login", "account-a", "--mfa-token", CODE)
+    assert done.returncode == 0, done.stderr
+    assert "waiting for" not in done.stderr
+    assert time.monotonic() - begin < 30  # it did not sit out the lock timeout
+
+
+def test_switching_profiles_never_uses_credentials_from_the_environment(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    a = env_dict(aws_home.run("env", "--shell", "bash", "account-a", check=True).stdout)
+    shell_env = {k: v for k, v in a.items() if k.startswith(("AWS_", "SHELLVAULT_")) and v}
+    b = aws_home.run("env", "--shell", "bash", "account-b", env=shell_env)
+    assert b.returncode == 0, b.stderr
+    values = env_dict(b.stdout)
+    assert values["SHELLVAULT_ACCOUNT"] == ACCOUNTS["account-b"]
+    assert values["AWS_REGION"] == "us-west-2"  # account-a's eu-west-1 did not leak
+
+
+def test_hint_on_stderr_when_stdout_is_a_terminal(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    child = pexpect.spawn("shellvault", ["env", "account-a"], env=aws_home.env,
+                          encoding="utf-8", timeout=30)
+    child.expect(pexpect.EOF)
+    assert 'eval "$(shellvault env account-a)"' in (child.before or "")
+
+
+def test_sso_profiles_get_a_clear_not_supported_error(aws_home: Any) -> None:
+    aws_home.config_path.write_text(aws_home.config_path.read_text() + (
+        "\n[profile sso-dev]\nsso_start_url = https://example.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_account_id = 444444444444\nsso_role_name = Dev\n"
+    ))
+    done = aws_home.run("env", "sso-dev")
+    assert done.returncode == 1 and done.stdout == ""
+    assert "not support" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_state_files_hold_no_secret(aws_home: Any) -> None:
+    out = aws_home.run("env", "--shell", "bash", "account-a", "--mfa-token", CODE,
+                       check=True).stdout
+    values = env_dict(out)
+    secrets = [values["AWS_SECRET_ACCESS_KEY"], values["AWS_SESSION_TOKEN"],
+               aws_home.env.get("SHELLVAULT_FILE_PASSPHRASE")]
+    for root, _, files in os.walk(aws_home.home):
+        for name in files:
+            data = Path(root, name).read_bytes()
+            for secret in secrets:
+                assert secret and secret.encode() not in data, Path(root, name)
