@@ -1,0 +1,1 @@
+"""shellvault test-suite (the harness lives in conftest.py and world.py)."""
