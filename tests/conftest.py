@@ -127,18 +127,31 @@ def _wait_until(
         time.sleep(0.05)
 
 
-def _stop_pid_tree(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM the process's descendants and then the process (each by PID);
-    SIGKILL whatever is left after ``timeout``."""
+def _stop_pid_tree(
+    proc: subprocess.Popen[bytes], timeout: float = 10.0, first: Sequence[int] = ()
+) -> None:
+    """Stop a process we started and its descendants, each by PID.
+
+    ``first`` (e.g. the child whose exit makes ``proc`` wind down by itself, the way
+    dbus-run-session stops its bus when its command exits) gets SIGTERM and ``proc``
+    a chance to exit cleanly; then any descendant still there and ``proc`` get
+    SIGTERM, and whatever is left after ``timeout`` SIGKILL."""
     import psutil
 
     try:
         children = psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
         children = []
-    for child in reversed(children):
+    for pid in first:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGTERM)
+    if first:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+    for child in reversed(children):
+        if child.is_running():
+            with contextlib.suppress(ProcessLookupError, psutil.Error):
+                child.terminate()
     if proc.poll() is None:
         proc.terminate()
     try:
@@ -146,10 +159,21 @@ def _stop_pid_tree(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    for child in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
+
+    # A zombie counts as stopped: orphans are reaped by PID 1 whenever it gets to it.
+    def stopped(p: psutil.Process) -> bool:
+        try:
+            return p.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + timeout
+    while not all(stopped(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for child in children:
+        if not stopped(child):
+            with contextlib.suppress(ProcessLookupError, psutil.Error):
+                child.kill()
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -399,9 +423,21 @@ class SecretService:
             return False
 
     def stop(self) -> None:
+        """SIGTERM gnome-keyring-daemon; dbus-run-session then stops its bus and
+        exits; stragglers are stopped by PID."""
         if self._proc is not None:
-            _stop_pid_tree(self._proc)
+            _stop_pid_tree(self._proc, first=self._daemon_pids())
             self._proc = None
+
+    def _daemon_pids(self) -> list[int]:
+        import psutil
+
+        assert self._proc is not None
+        try:
+            children = psutil.Process(self._proc.pid).children(recursive=True)
+            return [c.pid for c in children if c.name().startswith("gnome-keyring")]
+        except psutil.Error:
+            return []
 
 
 @pytest.fixture(scope="session")

@@ -383,7 +383,8 @@ def test_aws_home_stored_alices_keys_and_reaches_moto(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [ACCOUNT_A, "account-a-bucket"]
-    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+    # shellvault's two calls, then the child's own GetCallerIdentity.
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole", "GetCallerIdentity"]
 
 
 _LIST_BUCKETS = """
