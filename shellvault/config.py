@@ -33,8 +33,8 @@ Resolution (``AwsConfig.resolve``), per profile in the chain
   2. The profile's own section, then its ``include_profile`` chain (depth first, first
      non-empty value wins), and at the end of that chain ``[default]``: every setting,
      including ``mfa_serial``, ``role_arn`` and ``source_profile``, not only ``region``
-     (99designs v7; the ByteNess fork dropped this fallback).  ``include_profile`` itself
-     is never inherited from ``[default]``.
+     (99designs v7; the ByteNess fork dropped this fallback).  An ``include_profile`` in
+     ``[default]`` is followed as well.
   3. ``sso_session = X`` copies ``sso_start_url``/``sso_region`` from ``[sso-session X]``,
      overriding what earlier profiles of the include chain set.
   4. A ``source_profile`` naming the profile itself is dropped: that profile is a root
@@ -42,11 +42,11 @@ Resolution (``AwsConfig.resolve``), per profile in the chain
   5. ``source_profile`` is resolved the same way, recursively, to any depth.
 
 Deliberate differences from aws-vault: a missing ``source_profile``/``include_profile``/
-``sso_session`` target is an error (aws-vault ignores it), except ``default``, which is
-always allowed to be absent; source_profile loops are errors (99designs recursed
-forever); the implicit ``[default]`` fallback stops quietly instead of reporting a loop
-when ``[default]`` itself has an ``include_profile``; only the sections a resolution
-needs are parsed, so a malformed line elsewhere in the file is not reported;
+``sso_session`` target is an error (aws-vault ignores it), except ``default``, which may
+always be absent; source_profile loops are errors (99designs recursed forever); past the
+implicit ``[default]`` fallback a profile seen before ends the chain quietly (aws-vault
+reports a loop, so an ``include_profile`` in ``[default]`` broke every profile); only the
+sections a resolution needs are parsed, so a malformed line elsewhere is not reported;
 ``profile_names`` lists ``default`` whenever a ``[default]`` section exists.
 
 TTLs (``ttls``): session 1h (``AWS_SESSION_TOKEN_TTL``), chained session 8h
@@ -152,6 +152,16 @@ def _header_scan() -> re.Pattern[bytes]:
     if _HEADER_SCAN is None:
         _HEADER_SCAN = re.compile(rb"\n(" + _WS_BYTES + rb")\[([^\n]*)")
     return _HEADER_SCAN
+
+
+_COL0_HEADERS: re.Pattern[bytes] | None = None
+
+
+def _col0_headers() -> re.Pattern[bytes]:
+    global _COL0_HEADERS
+    if _COL0_HEADERS is None:
+        _COL0_HEADERS = re.compile(rb"\n\[([^\n]*)\]")
+    return _COL0_HEADERS
 
 
 def _cont_before_header() -> re.Pattern[bytes]:
@@ -699,42 +709,47 @@ class AwsConfig:
     def _section_names(self) -> list[str]:
         """Every section name in file order, first occurrence only."""
         if self._full is None and not self._multiline:
-            data = self._data
-            if not _cont_before_header().search(data):
-                names: list[str] = []
-                seen: set[str] = set()
-                ok = True
-                # scan b"\n" + data so that a header on the first line is found too
-                for m in _header_scan().finditer(b"\n" + data):
-                    indent, rest = m.group(1), m.group(2)
-                    if indent[:1] in (b" ", b"\t"):
-                        ok = False
-                        break
-                    close = rest.rfind(b"]")
-                    if close < 0:
-                        pos = m.start(1) - 1
-                        raise self._parse_error(
-                            f"unclosed section header {_dec(rest).rstrip(_WS)!r}", pos, None
-                        )
-                    name = _dec(rest[:close])
-                    if name not in seen:
-                        seen.add(name)
-                        names.append(name)
-                if ok:
+            data = b"\n" + self._data  # so that a header on the first line is found too
+            if b"\\" not in data or not _cont_before_header().search(data):
+                # Headers in column 0: the regex has the literal prefix "\n[", so it skips
+                # through the file at memchr speed; greedy [^\n]*] ends at the line's last ].
+                found: list[bytes] = _col0_headers().findall(data)
+                # If every '[' of the file is accounted for by those lines, there is no
+                # indented header, no unclosed one, and no '[' anywhere else to doubt.
+                if data.count(b"[") == len(found) + b"".join(found).count(b"["):
+                    return _dec(b"\n".join(dict.fromkeys(found))).split("\n") if found else []
+                names = self._careful_section_names(data)
+                if names is not None:
                     return names
         return list(self._full_parse().order)
+
+    def _careful_section_names(self, data: bytes) -> list[str] | None:
+        names: list[str] = []
+        seen: set[str] = set()
+        for m in _header_scan().finditer(data):
+            indent, rest = m.group(1), m.group(2)
+            if indent[:1] in (b" ", b"\t"):
+                return None  # may be a nested value: only a full parse can tell
+            close = rest.rfind(b"]")
+            if close < 0:
+                raise self._parse_error(
+                    f"unclosed section header {_dec(rest).rstrip(_WS)!r}", m.start(1) - 1, None
+                )
+            name = _dec(rest[:close])
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+        return names
 
     def profile_names(self) -> list[str]:
         """Profile names in file order; ``default`` included when ``[default]`` exists."""
         if self._names is None:
-            out: list[str] = []
-            seen: set[str] = set()
-            for sec in self._section_names():
-                name = _profile_of_section(sec)
-                if name is not None and name not in seen:
-                    seen.add(name)
-                    out.append(name)
-            self._names = out
+            names = [
+                "default" if sec == "default" else sec[8:]
+                for sec in self._section_names()
+                if sec == "default" or sec.startswith("profile ")
+            ]
+            self._names = list(dict.fromkeys(names))
         return list(self._names)
 
     def has_profile(self, name: str) -> bool:
@@ -812,7 +827,7 @@ class AwsConfig:
         implicit = False
         while current is not None:
             if current in visited:
-                if implicit:
+                if implicit:  # anything reached through the [default] fallback
                     break
                 loop = [*visited[visited.index(current) :], current]
                 raise ProfileLoopError(
@@ -871,7 +886,7 @@ class AwsConfig:
                 transitive = _parse_transitive(trans_text) or None
             include = keys.get("include_profile", "")
             if include:
-                current, implicit = include, False
+                current = include
             elif current != "default":
                 if self._profile_keys("default") is None:
                     break
