@@ -155,6 +155,14 @@ def _header_scan() -> re.Pattern[bytes]:
 
 
 _COL0_HEADERS: re.Pattern[bytes] | None = None
+_MULTILINE_OPENER: re.Pattern[bytes] | None = None
+
+
+def _multiline_opener() -> re.Pattern[bytes]:
+    global _MULTILINE_OPENER
+    if _MULTILINE_OPENER is None:
+        _MULTILINE_OPENER = re.compile(rb"[=:]" + _WS_BYTES + rb'(?:`|""")')
+    return _MULTILINE_OPENER
 
 
 def _col0_headers() -> re.Pattern[bytes]:
@@ -515,9 +523,12 @@ class AwsConfig:
         self._cache: dict[str, dict[str, str] | None] = {}
         self._effective_cache: dict[str, dict[str, str] | None] = {}
         self._names: list[str] | None = None
-        # Only a value opened by ` or """ can swallow lines that look like headers
-        # anywhere in the file; if the file has neither, searching for headers is safe.
-        self._multiline = b"`" in data or (b'"' in data and b'"""' in data)
+        # Only a value opened by ` or """ (right after its key's = or :) can swallow
+        # lines that look like headers anywhere in the file; without one, searching for
+        # headers is safe.  The memchr-fast `in` tests spare the regex on most files.
+        self._multiline = (b"`" in data or (b'"' in data and b'"""' in data)) and (
+            _multiline_opener().search(data) is not None
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> AwsConfig:

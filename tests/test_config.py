@@ -859,6 +859,16 @@ def test_backtick_and_triple_quoted_values(tmp_path: Path) -> None:
     assert cfg.profile_names() == ["a", "b"]
 
 
+def test_backtick_outside_values_keeps_the_fast_scanner(tmp_path: Path) -> None:
+    text = "# run `shellvault add`\n[profile a]\nrole_session_name = a`b\nregion = r\n"
+    cfg = load(tmp_path, text)
+    assert cfg.resolve("a", environ=NOENV).role_session_name == "a`b"
+    assert cfg._full is None  # no full parse was needed
+    opener = load(tmp_path, "[profile a]\nregion = `r`\n")
+    assert opener.resolve("a", environ=NOENV).region == "r"
+    assert opener._full is not None
+
+
 def test_keys_before_first_section_are_ignored(tmp_path: Path) -> None:
     cfg = load(tmp_path, "region = top\n[DEFAULT]\nregion = x\n[profile a]\n")
     assert cfg.profile_names() == ["a"]
