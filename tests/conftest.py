@@ -163,7 +163,7 @@ def _stop_pid_tree(
     # A zombie counts as stopped: orphans are reaped by PID 1 whenever it gets to it.
     def stopped(p: psutil.Process) -> bool:
         try:
-            return p.status() == psutil.STATUS_ZOMBIE
+            return bool(p.status() == psutil.STATUS_ZOMBIE)
         except psutil.NoSuchProcess:
             return True
 

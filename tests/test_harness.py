@@ -53,9 +53,10 @@ def test_moto_is_a_separate_process_on_loopback(moto_server: MotoServer) -> None
     assert moto_server.pid != os.getpid()
     proc = psutil.Process(moto_server.pid)
     assert "moto_server" in " ".join(proc.cmdline())
+    connections = getattr(proc, "net_connections", None) or proc.connections  # psutil < 6
     listening = {
         (c.laddr.ip, c.laddr.port)
-        for c in proc.net_connections(kind="tcp")
+        for c in connections(kind="tcp")
         if c.status == psutil.CONN_LISTEN
     }
     assert listening == {("127.0.0.1", moto_server.port)}
