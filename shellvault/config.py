@@ -31,10 +31,15 @@ Resolution (``AwsConfig.resolve``), per profile in the chain
      profile of the chain; ``AWS_ROLE_ARN``, ``AWS_ROLE_SESSION_NAME``, ``AWS_SESSION_TAGS``,
      ``AWS_TRANSITIVE_TAGS``, ``AWS_SOURCE_IDENTITY`` only to the requested profile.
   2. The profile's own section, then its ``include_profile`` chain (depth first, first
-     non-empty value wins), and at the end of that chain ``[default]``: every setting,
-     including ``mfa_serial``, ``role_arn`` and ``source_profile``, not only ``region``
-     (99designs v7; the ByteNess fork dropped this fallback).  An ``include_profile`` in
-     ``[default]`` is followed as well.
+     non-empty value wins), and at the end of that chain ``[default]`` (99designs v7; the
+     ByteNess fork dropped this fallback).  ``[default]`` supplies every setting aws-vault
+     reads, not only ``region``: mfa_serial, role_arn, external_id, region,
+     role_session_name, duration_seconds, source_profile, sso_session, sso_start_url,
+     sso_region, sso_account_id, sso_role_name, web_identity_token_file/_process,
+     sts_regional_endpoints, endpoint_url, session_tags, transitive_session_tags,
+     source_identity, credential_process, mfa_process.  An ``include_profile`` in
+     ``[default]`` is followed as well.  ``mfa_serial`` does *not* travel along
+     ``source_profile`` (aws-vault v5+): each profile of a chain has its own.
   3. ``sso_session = X`` copies ``sso_start_url``/``sso_region`` from ``[sso-session X]``,
      overriding what earlier profiles of the include chain set.
   4. A ``source_profile`` naming the profile itself is dropped: that profile is a root
@@ -358,6 +363,8 @@ class Profile:
     sts_regional_endpoints: str | None
     source_profile_name: str | None
     source: Profile | None
+    # The merged file keys (own section, include chain, [default], [sso-session]) with
+    # their raw text, for diagnostics; environment overrides are not in it.
     raw: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def chain(self) -> list[Profile]:
