@@ -42,7 +42,9 @@ def _duration(value: str | None) -> int | None:
         return None
     from .config import parse_duration
 
-    seconds = parse_duration(value, "--duration")
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise UsageError(f"--duration {value!r} is not a duration (e.g. 1h, 45m, 3600)")
     if not 900 <= seconds <= 129600:
         raise UsageError("--duration must be between 15m and 36h (AWS's limits)")
     return seconds

@@ -169,7 +169,7 @@ class Engine:
             if mfa_serial:
                 from .mfa import get_code
 
-                code = get_code(root.name, mfa_serial, token=request.mfa_token,
+                code = get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
                                 mfa_process=_mfa_process(chain), no_input=request.no_input,
                                 environ=self.environ)
             from . import sts
@@ -220,7 +220,7 @@ class Engine:
 
                 mfa_serial = mfa_serial_for(chain)
                 assert mfa_serial is not None
-                code = get_code(profile.name, mfa_serial, token=request.mfa_token,
+                code = get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
                                 mfa_process=_mfa_process(chain), no_input=request.no_input,
                                 environ=self.environ)
             from . import sts

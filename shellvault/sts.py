@@ -60,6 +60,7 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
         ConnectTimeoutError,
         EndpointConnectionError,
         NoRegionError,
+        ParamValidationError,
         ReadTimeoutError,
     )
 
@@ -71,6 +72,9 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
         return StsError(f"STS at {endpoint} did not answer in time; try again")
     if isinstance(exc, NoRegionError):
         return StsError(f"no region for {subject}; set region in its profile")
+    if isinstance(exc, ParamValidationError):
+        detail = " ".join(str(exc).split())  # botocore's text spans lines
+        return StsError(f"{action} for {subject}: a setting of the profile is invalid: {detail}")
     if not isinstance(exc, ClientError):
         return StsError(f"{action} for {subject} failed: {exc.__class__.__name__}")
     error = exc.response.get("Error", {})

@@ -227,21 +227,24 @@ class Vault:
             self.store.delete(f"session:{other}")
 
     def delete_sessions(self, profiles: set[str] | None = None) -> list[SessionEntry]:
-        """Remove cached sessions (of these profiles, or all); returns what was removed."""
-        removed: list[SessionEntry] = []
-        keys: set[str] = set()
+        """Remove cached sessions (of these profiles, or all); returns what was removed.
 
-        def drop(data: dict[str, Any]) -> None:
-            for key, entry in list(data["sessions"].items()):
-                if profiles is None or {entry.get("profile"), entry.get("root")} & profiles:
-                    removed.append(_entry(key, entry))
-                    keys.add(key)
-                    del data["sessions"][key]
-
-        self.index.update(drop)
+        Items go first and the index after, so a refused store (wrong passphrase, locked
+        keyring) leaves both as they were.
+        """
+        removed = [e for e in self.index.sessions()
+                   if profiles is None or {e.profile, e.root} & profiles]
+        keys = {e.key for e in removed}
         if profiles is None:
             # Sessions the index lost track of (a deleted state dir) go too, where listable.
             keys.update(n[len("session:"):] for n in self.store.names() if n.startswith("session:"))
-        for key in keys:
+        for key in sorted(keys):
             self.store.delete(f"session:{key}")
+
+        def drop(data: dict[str, Any]) -> None:
+            for key in keys:
+                data["sessions"].pop(key, None)
+
+        if keys:
+            self.index.update(drop)
         return removed

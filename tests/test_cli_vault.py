@@ -109,7 +109,8 @@ def test_locked_keyring_is_one_clear_line_and_changes_nothing(
     aws_keyring_home: Any, secret_service: dict[str, str]
 ) -> None:
     aws_keyring_home.run("login", "account-a", "--mfa-token", "123456", check=True)
-    before = aws_keyring_home.run("list", "--json", check=True).stdout
+    index = aws_keyring_home.state_dir / "index.json"
+    before = index.read_bytes()
     lock_default_collection(secret_service)
     try:
         done = aws_keyring_home.run("env", "account-a")
@@ -120,7 +121,7 @@ def test_locked_keyring_is_one_clear_line_and_changes_nothing(
         assert added.returncode == 1 and "locked" in added.stderr
     finally:
         unlock_default_collection(secret_service, SECRET_SERVICE_PASSWORD)
-    assert aws_keyring_home.run("list", "--json", check=True).stdout == before
+    assert index.read_bytes() == before
     assert aws_keyring_home.run("env", "account-a").returncode == 0
 
 
@@ -143,20 +144,28 @@ def test_auto_without_a_keyring_falls_back_to_the_file_store_with_a_notice(sv_ho
     assert (sv_home.data_dir / "vault" / "meta.json").exists()
 
 
-def test_file_store_permissions_and_wrong_passphrase(sv_home: Any) -> None:
-    sv_home.run("add", "central", "--env", env=KEYS, check=True)
-    vault = sv_home.data_dir / "vault"
+def test_file_store_permissions_and_wrong_passphrase(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    vault = aws_home.data_dir / "vault"
     assert stat.S_IMODE(vault.stat().st_mode) == 0o700
-    snapshot = {p.name: p.read_bytes() for p in vault.iterdir()}
+
+    def snapshot() -> dict[str, bytes]:
+        files = {p.name: p.read_bytes() for p in vault.iterdir()}
+        files["index"] = (aws_home.state_dir / "index.json").read_bytes()
+        return files
+
+    before = snapshot()
     for p in vault.iterdir():
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
-        assert SECRET.encode() not in p.read_bytes()
+        assert aws_home.world.secret_access_key.encode() not in p.read_bytes()
     wrong = {"SHELLVAULT_FILE_PASSPHRASE": "not-it"}
-    for args in (("add", "second", "--env"), ("rm", "central", "--force"), ("clear",)):
-        done = sv_home.run(*args, env={**KEYS, **wrong})
+    for args in (("add", "second", "--env"), ("rm", "central", "--force"), ("clear",),
+                 ("clear", "account-a"), ("env", "account-a"), ("env", "account-b")):
+        done = aws_home.run(*args, env={**KEYS, **wrong})
         assert done.returncode == 1, args
         assert "wrong passphrase" in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert {p.name: p.read_bytes() for p in vault.iterdir()} == snapshot
+        assert done.stdout == ""
+    assert snapshot() == before
 
 
 def test_broken_config_is_one_line_naming_the_file(sv_home: Any) -> None:

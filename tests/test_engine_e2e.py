@@ -38,7 +38,7 @@ def run_with_tty(home: Any, args: list[str], answer: str | None = CODE,
                           env=home.env, encoding="utf-8", timeout=60)
     prompts = 0
     while True:
-        index = child.expect(["MFA code for [^:]*: ", pexpect.EOF])
+        index = child.expect([r"MFA code for \S+: ", pexpect.EOF])
         if index == 1:
             break
         prompts += 1
