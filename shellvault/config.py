@@ -322,7 +322,7 @@ def parse_duration(value: str) -> int | None:
     if not v:
         return None
     if _DURATION_PART is None:
-        _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+        _DURATION_PART = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
     total = 0.0
     pos = 0
     while pos < len(v):
