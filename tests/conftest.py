@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -492,7 +493,7 @@ class SvHome:
         }
         for d in (*xdg.values(), self.config_path.parent):
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "tester"
+        user = pwd.getpwuid(os.getuid()).pw_name
         self.env: dict[str, str] = {
             "HOME": str(home),
             "USER": user,

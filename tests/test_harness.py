@@ -29,6 +29,7 @@ from tests.world import (
     SECRET_SERVICE_PASSWORD,
     World,
     client,
+    default_collection_items,
     lock_default_collection,
     secret_service_connection,
     totp,
@@ -442,3 +443,30 @@ def test_scripts_test_counts_no_tests_as_failure() -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "no tests" in result.stderr
+
+
+def test_aws_keyring_home_keeps_the_keys_in_the_private_secret_service(
+    aws_keyring_home: SvHome, world: World, secret_service: dict[str, str]
+) -> None:
+    assert aws_keyring_home.env["SHELLVAULT_BACKEND"] == "keyring"
+    assert (
+        aws_keyring_home.env["DBUS_SESSION_BUS_ADDRESS"]
+        == secret_service["DBUS_SESSION_BUS_ADDRESS"]
+    )
+    items = default_collection_items(secret_service)
+    assert items, "shellvault add stored nothing in the Secret Service"
+    assert not aws_keyring_home.data_dir.exists() or not any(
+        p.is_file() for p in aws_keyring_home.data_dir.rglob("*")
+    )
+    result = aws_keyring_home.run(
+        "exec",
+        "account-b",
+        "--mfa-token",
+        world.mfa_code(),
+        "--",
+        sys.executable,
+        "-c",
+        _LIST_BUCKETS,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [ACCOUNT_B, "account-b-bucket"]
