@@ -49,7 +49,12 @@ def _digest(*parts: str) -> str:
 
 
 def mfa_serial_for(chain: list[Profile]) -> str | None:
-    """The MFA device of a chain: the nearest one set, from the requested profile down."""
+    """The MFA device of a chain: the nearest one set, from the requested profile down.
+
+    aws-vault takes the root's mfa_serial for GetSessionToken and drops the session token
+    when a role names another device. Here a role's own mfa_serial (the AWS CLI's style of
+    config) also gets one MFA session that every role with that device shares.
+    """
     for profile in reversed(chain):
         if profile.mfa_serial:
             return profile.mfa_serial
@@ -204,25 +209,26 @@ class Engine:
             if self._fresh(session, limit, want):
                 assert session is not None
                 return session
-            if index == 0:
-                source = self._base(chain, request, ttls, final=False, min_ttl=min_ttl)
-            else:
+            # Each role's own TTL (its duration_seconds, or the TTL variables), as aws-vault.
+            duration = (request.duration if final else None) or self._ttls(profile).assume_role
+            mfa_serial = mfa_serial_for(chain)
+            code = None
+            if index > 0:
                 source = self._role(chain, roles, index - 1, request, ttls, min_ttl)
-            duration = (request.duration if final and request.duration else None) or (
-                profile.duration_seconds or ttls.assume_role
-            )
-            if index > 0 and duration > CHAINED_ROLE_LIMIT:
-                duration = CHAINED_ROLE_LIMIT
-            mfa_serial = code = None
-            if index == 0 and chain[0].credential_process and mfa_serial_for(chain):
-                # No session token to carry the MFA context: pass the code to AssumeRole.
+                duration = min(duration, CHAINED_ROLE_LIMIT)  # AWS's role-chaining cap
+            elif mfa_serial and (chain[0].credential_process or duration > CHAINED_ROLE_LIMIT):
+                # A session token cannot carry the MFA context into a role session longer
+                # than 1 h (aws-vault skips it too), and a credential_process has none:
+                # the code goes to AssumeRole itself.
+                source = (self._base(chain, request, ttls, final=False, min_ttl=min_ttl)
+                          if chain[0].credential_process else Session(self._master(chain[0])))
                 from .mfa import get_code
 
-                mfa_serial = mfa_serial_for(chain)
-                assert mfa_serial is not None
                 code = get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
                                 mfa_process=_mfa_process(chain), no_input=request.no_input,
                                 environ=self.environ)
+            else:
+                source = self._base(chain, request, ttls, final=False, min_ttl=min_ttl)
             from . import sts
 
             session = sts.assume_role(
@@ -231,7 +237,8 @@ class Engine:
                 session_name=profile.role_session_name or session_name(chain[0]),
                 duration=duration, external_id=profile.external_id, tags=profile.session_tags,
                 transitive_tags=profile.transitive_session_tags,
-                source_identity=profile.source_identity, mfa_serial=mfa_serial, code=code,
+                source_identity=profile.source_identity,
+                mfa_serial=mfa_serial if code else None, code=code,
             )
             self.vault.put_session(key, session, profile.name, "role", chain[0].name)
             touch_stamp(profile.name, session.credentials.expires, self.environ)

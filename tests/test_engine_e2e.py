@@ -286,3 +286,96 @@ def test_state_files_hold_no_secret(aws_home: Any) -> None:
             data = Path(root, name).read_bytes()
             for secret in secrets:
                 assert secret and secret.encode() not in data, Path(root, name)
+
+
+def _add_config(home: Any, text: str) -> None:
+    home.config_path.write_text(home.config_path.read_text() + "\n" + text)
+
+
+def test_role_settings_reach_assume_role(aws_home: Any, moto_server: Any) -> None:
+    _add_config(aws_home, (
+        "[profile tagged]\nsource_profile = central\n"
+        "role_arn = arn:aws:iam::222222222222:role/Admin\n"
+        "mfa_serial = arn:aws:iam::123456789012:mfa/alice\n"
+        "external_id = ext-42\nrole_session_name = alice-tagged\n"
+        "session_tags = team=platform,env=dev\ntransitive_session_tags = team\n"
+        "source_identity = alice\nregion = ap-northeast-1\n"
+    ))
+    done = aws_home.run("env", "--shell", "bash", "tagged", "--mfa-token", CODE)
+    assert done.returncode == 0, done.stderr
+    calls = [c for c in moto_server.calls("sts") if c.action == "AssumeRole"]
+    assert len(calls) == 1
+    params = calls[0].params
+    assert params["ExternalId"] == "ext-42"
+    assert params["RoleSessionName"] == "alice-tagged"
+    assert params["SourceIdentity"] == "alice"
+    assert params["DurationSeconds"] == "3600"
+    tags = {params[f"Tags.member.{i}.Key"]: params[f"Tags.member.{i}.Value"] for i in (1, 2)}
+    assert tags == {"team": "platform", "env": "dev"}
+    assert params["TransitiveTagKeys.member.1"] == "team"
+    assert "TokenCode" not in params  # the MFA context came with the session token
+    assert env_dict(done.stdout)["AWS_REGION"] == "ap-northeast-1"
+
+
+def test_a_role_longer_than_an_hour_takes_the_code_itself(aws_home: Any, moto_server: Any) -> None:
+    _add_config(aws_home, (
+        "[profile long]\nsource_profile = central\n"
+        "role_arn = arn:aws:iam::222222222222:role/Admin\n"
+        "mfa_serial = arn:aws:iam::123456789012:mfa/alice\nduration_seconds = 7200\n"
+    ))
+    done = aws_home.run("env", "--shell", "bash", "long", "--mfa-token", CODE)
+    assert done.returncode == 0, done.stderr
+    calls = moto_server.calls("sts")
+    assert [c.action for c in calls] == ["AssumeRole"]
+    assert calls[0].params["DurationSeconds"] == "7200"
+    assert calls[0].params["TokenCode"] == CODE
+    assert calls[0].access_key_id == aws_home.world.access_key_id  # straight from the keys
+    assert int(env_dict(done.stdout)["SHELLVAULT_EXPIRES"] or 0) > time.time() + 7000
+
+
+def test_chained_roles_reuse_every_cached_hop(aws_home: Any, moto_server: Any) -> None:
+    _add_config(aws_home, (
+        "[profile hop2]\nsource_profile = account-a\n"
+        "role_arn = arn:aws:iam::333333333333:role/Admin\nduration_seconds = 7200\n"
+    ))
+    first = aws_home.run("env", "--shell", "bash", "hop2", "--mfa-token", CODE)
+    assert first.returncode == 0, first.stderr
+    calls = moto_server.calls("sts")
+    assert [c.action for c in calls] == ["GetSessionToken", "AssumeRole", "AssumeRole"]
+    assert calls[2].params["DurationSeconds"] == "3600"  # capped: role chaining
+    assert env_dict(first.stdout)["SHELLVAULT_ACCOUNT"] == "333333333333"
+    moto_server.mark()
+    direct = aws_home.run("env", "--shell", "bash", "account-a")
+    assert direct.returncode == 0 and moto_server.sts_calls() == []  # the first hop is cached
+
+
+def test_duration_flag_and_ttl_variables(aws_home: Any, moto_server: Any) -> None:
+    done = aws_home.run("env", "--shell", "bash", "account-a", "--mfa-token", CODE,
+                        "--duration", "45m", env={"AWS_CHAINED_SESSION_TOKEN_TTL": "2h"})
+    assert done.returncode == 0, done.stderr
+    calls = moto_server.calls("sts")
+    assert calls[0].params["DurationSeconds"] == "7200"
+    assert calls[1].params["DurationSeconds"] == "2700"
+    bad = aws_home.run("env", "account-a", "--duration", "10m")
+    assert bad.returncode == 2 and "15m" in bad.stderr and bad.stdout == ""
+
+
+def test_credential_process_profile_as_a_source(aws_home: Any, tmp_path: Path) -> None:
+    creds = aws_home.run("export", "central", "--format", "json", "--mfa-token", CODE,
+                         check=True).stdout
+    source = tmp_path / "creds.json"
+    source.write_text(creds)
+    _add_config(aws_home, (
+        f"[profile proc]\ncredential_process = cat {source}\n\n"
+        "[profile via-proc]\nsource_profile = proc\n"
+        "role_arn = arn:aws:iam::333333333333:role/Admin\n"
+    ))
+    done = aws_home.run("env", "--shell", "bash", "via-proc")
+    assert done.returncode == 0, done.stderr
+    assert env_dict(done.stdout)["SHELLVAULT_ACCOUNT"] == "333333333333"
+    broken = tmp_path / "broken.sh"
+    broken.write_text("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"x\"'\n")
+    broken.chmod(0o755)
+    _add_config(aws_home, f"[profile badproc]\ncredential_process = {broken}\n")
+    bad = aws_home.run("env", "badproc")
+    assert bad.returncode == 1 and bad.stdout == "" and "credential JSON" in bad.stderr
