@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -92,7 +92,7 @@ def with_issue_options(func: F) -> F:
 
 
 class AliasedGroup(click.Group):
-    aliases = {"ls": "list", "rm": "remove"}
+    aliases: ClassVar[dict[str, str]] = {"ls": "list", "rm": "remove"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))

@@ -77,7 +77,8 @@ def master_from_json(text: str) -> Credentials:
 def validate_key_pair(access_key_id: str, secret_access_key: str) -> str | None:
     """Return what is wrong with a long-term key pair, or None; never echo the secret."""
     if not ACCESS_KEY_ID_RE.match(access_key_id):
-        return "the access key id does not look like one (expected AKIA... of 16-128 capitals/digits)"
+        return ("the access key id does not look like one "
+                "(expected AKIA... of 16-128 capitals/digits)")
     if access_key_id.startswith("ASIA"):
         return "that is a temporary (ASIA...) key; store the IAM user's long-term AKIA... key"
     if not SECRET_KEY_RE.match(secret_access_key):

@@ -120,7 +120,6 @@ class Engine:
         if hit is not None:
             return hit
         chain = profile.chain()
-        root = chain[0]
         if any(p.is_sso for p in chain):
             raise ShellvaultError(
                 f"profile {profile.name} uses AWS IAM Identity Center (SSO), which shellvault "
@@ -248,7 +247,8 @@ class Engine:
         master = self.vault.get_master(root.name)
         if master is None:
             raise UsageError(
-                f"no access key stored for profile {root.name} in the {self.vault.store.describe()}; "
+                f"no access key stored for profile {root.name} in the "
+                f"{self.vault.store.describe()}; "
                 f"run 'shellvault add {root.name}'"
             )
         return master

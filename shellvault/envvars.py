@@ -83,22 +83,21 @@ def render(assignments: Assignments, shell: str) -> str:
     lines: list[str] = []
     for name, value in assignments.items():
         if shell in ("bash", "zsh", "sh"):
-            lines.append(f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};")
+            line = f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};"
         elif shell == "fish":
-            lines.append(f"set -e {name};" if value is None else f"set -gx {name} {_fish_quote(value)};")
+            line = f"set -e {name};" if value is None else f"set -gx {name} {_fish_quote(value)};"
         elif shell == "powershell":
-            lines.append(
-                f"Remove-Item Env:{name} -ErrorAction SilentlyContinue;"
-                if value is None
-                else f"$Env:{name} = {_powershell_quote(value)};"
-            )
+            line = (f"Remove-Item Env:{name} -ErrorAction SilentlyContinue;" if value is None
+                    else f"$Env:{name} = {_powershell_quote(value)};")
         elif shell == "tcsh":
-            lines.append(f"unsetenv {name};" if value is None else f"setenv {name} {_tcsh_quote(value)};")
+            line = f"unsetenv {name};" if value is None else f"setenv {name} {_tcsh_quote(value)};"
         elif shell == "dotenv":
-            if value is not None:  # a dotenv file cannot unset anything
-                lines.append(f"{name}={_dotenv_quote(value)}")
+            if value is None:
+                continue  # a dotenv file cannot unset anything
+            line = f"{name}={_dotenv_quote(value)}"
         else:
             raise UsageError(f"unknown shell '{shell}'; choose one of: {', '.join(SHELLS)}")
+        lines.append(line)
     return "".join(line + "\n" for line in lines)
 
 

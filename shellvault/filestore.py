@@ -52,7 +52,9 @@ class FileStore:
         return f"encrypted file store {self.directory}"
 
     # -- key handling -------------------------------------------------------------------
-    def _derive(self, passphrase: str, salt: bytes, memory: int, iterations: int, lanes: int) -> bytes:
+    def _derive(
+        self, passphrase: str, salt: bytes, memory: int, iterations: int, lanes: int
+    ) -> bytes:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
         return Argon2id(
@@ -132,7 +134,8 @@ class FileStore:
 
         blob = _unb64(record["data"])
         try:
-            return self._aead(key).decrypt(blob[:12], blob[12:], name.encode()).decode()
+            plain: bytes = self._aead(key).decrypt(blob[:12], blob[12:], name.encode())
+            return plain.decode()
         except InvalidTag:
             raise VaultError(f"{path} is corrupt or belongs to another item") from None
 

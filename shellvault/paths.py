@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,7 +69,6 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 def touch_stamp(profile: str, expires: int | None, environ: Mapping[str, str] = os.environ) -> None:
     """Tell watchers (direnv's watch_file, other shells) that a profile's session changed."""
-    try:
+    # A stamp is a courtesy to watchers; never fail the real work over it.
+    with contextlib.suppress(OSError):
         write_private_file(stamp_path(profile, environ), f"{expires or ''}\n".encode())
-    except OSError:
-        pass  # a stamp is a courtesy to watchers; never fail the real work over it

@@ -40,5 +40,7 @@ def run_credential_process(profile: Profile) -> Session:
                             data.get("SessionToken"), expires)
     except (ValueError, KeyError, TypeError) as exc:
         # Never quote its output: it holds secrets.
-        raise ShellvaultError(f"{what} printed no valid credential JSON ({exc.__class__.__name__})") from None
+        raise ShellvaultError(
+            f"{what} printed no valid credential JSON ({exc.__class__.__name__})"
+        ) from None
     return Session(creds, data.get("AccountId") or account_from_arn(profile.role_arn), None)

@@ -209,7 +209,8 @@ class Vault:
         expires = session.credentials.expires or 0
         self.store.set(
             f"session:{key}", session.to_json(),
-            f"shellvault {kind} session for {profile} (expires {time.strftime('%H:%M', time.localtime(expires))})",
+            f"shellvault {kind} session for {profile} "
+            f"(expires {time.strftime('%H:%M', time.localtime(expires))})",
         )
         now = time.time()
         expired: list[str] = []

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.world import lock_default_collection, unlock_default_collection
-from tests.world import SECRET_SERVICE_PASSWORD
+from tests.world import SECRET_SERVICE_PASSWORD, lock_default_collection, unlock_default_collection
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pexpect
-import pytest
 
 from tests.world import ACCOUNTS, BUCKETS
 

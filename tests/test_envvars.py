@@ -44,7 +44,8 @@ def _eval_in(shell: str, script: str) -> bytes:
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "sh", "fish"])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=values)
 def test_any_value_survives_eval(shell: str, value: str) -> None:
     require_program(shell)

@@ -75,7 +75,8 @@ def test_access_denied_on_assume_role_names_role_user_and_trust_policy(stubbed: 
                              service_message=message, http_status_code=403)
     with pytest.raises(StsError) as info:
         sts.assume_role(MASTER, profile_name="account-a", region=None,
-                        role_arn="arn:aws:iam::222222222222:role/Admin", session_name="shellvault-test",
+                        role_arn="arn:aws:iam::222222222222:role/Admin",
+                        session_name="shellvault-test",
                         duration=3600, external_id=None, tags=(), transitive_tags=(),
                         source_identity=None)
     text = _check_one_line(info.value)
@@ -90,7 +91,8 @@ def test_expired_session_token(stubbed: Stubber) -> None:
                              "expired", http_status_code=400)
     with pytest.raises(StsError) as info:
         sts.assume_role(MASTER, profile_name="account-a", region=None,
-                        role_arn="arn:aws:iam::222222222222:role/Admin", session_name="shellvault-test",
+                        role_arn="arn:aws:iam::222222222222:role/Admin",
+                        session_name="shellvault-test",
                         duration=3600, external_id=None, tags=(), transitive_tags=(),
                         source_identity=None)
     assert "shellvault clear account-a" in _check_one_line(info.value)
