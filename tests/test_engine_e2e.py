@@ -378,3 +378,23 @@ def test_credential_process_profile_as_a_source(aws_home: Any, tmp_path: Path) -
     _add_config(aws_home, f"[profile badproc]\ncredential_process = {broken}\n")
     bad = aws_home.run("env", "badproc")
     assert bad.returncode == 1 and bad.stdout == "" and "credential JSON" in bad.stderr
+
+
+def test_sts_specific_endpoint_variable_wins(aws_home: Any, moto_server: Any) -> None:
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_STS": moto_server.url}
+    done = aws_home.run("env", "account-a", "--mfa-token", CODE, env=env)
+    assert done.returncode == 0, done.stderr
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+
+
+def test_endpoint_url_from_the_config_file(aws_home: Any, moto_server: Any) -> None:
+    text = aws_home.config_path.read_text()
+    text = text.replace("[profile central]", f"[profile central]\nendpoint_url = {moto_server.url}")
+    text = text.replace("[profile account-a]",
+                        "[profile account-a]\nservices = local-sts")
+    text += f"\n[services local-sts]\nsts =\n  endpoint_url = {moto_server.url}\n"
+    aws_home.config_path.write_text(text)
+    done = aws_home.run("env", "account-a", "--mfa-token", CODE,
+                        env={"AWS_ENDPOINT_URL": None})
+    assert done.returncode == 0, done.stderr
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
