@@ -85,8 +85,23 @@ def _os_keyring(explicit: bool) -> tuple[Store | None, str]:
     return None, reason or other
 
 
+_opened: dict[tuple[str, bool], Store] = {}
+
+
 def open_store(environ: Mapping[str, str] = os.environ, *, no_input: bool = False) -> Store:
+    """The store SHELLVAULT_BACKEND chooses, opened once per process.
+
+    Once: a hot-path miss in main.py hands over to the click command in the same process,
+    which then reuses the connection (and the file store's derived key) and does not
+    repeat the fallback notice.
+    """
     choice = (environ.get("SHELLVAULT_BACKEND") or "auto").strip().lower()
+    if (choice, no_input) not in _opened:
+        _opened[choice, no_input] = _open_store(choice, environ, no_input)
+    return _opened[choice, no_input]
+
+
+def _open_store(choice: str, environ: Mapping[str, str], no_input: bool) -> Store:
     if choice not in BACKENDS:
         raise UsageError(
             f"SHELLVAULT_BACKEND={choice!r} is not one of {', '.join(BACKENDS)}"

@@ -184,3 +184,11 @@ def test_version_and_module_entry(sv_home: Any) -> None:
     module = sv_home.run_program([str(Path(sv_home.shellvault).parent / "python"), "-m",
                                   "shellvault", "--version"], check=True)
     assert shellvault.__version__ in module.stdout
+
+
+def test_the_fallback_notice_is_said_once_per_command(aws_home: Any) -> None:
+    env = {"SHELLVAULT_BACKEND": None, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
+    # The hot path misses (nothing cached) and hands over to the full command.
+    done = aws_home.run("env", "--shell", "bash", "account-a", "--no-input", env=env)
+    assert done.returncode == 3
+    assert done.stderr.count("no OS keyring is usable") == 1
