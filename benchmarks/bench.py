@@ -1,0 +1,518 @@
+"""shellvault's benchmark suite (issue 6): shellvault side by side with the AWS CLI v2 and awsume.
+
+Run it through ``scripts/bench`` (which installs what it needs); it writes
+``benchmarks/RESULTS.md``. Everything runs against local servers only: a ``moto_server``
+on 127.0.0.1 and gnome-keyring's Secret Service on a private D-Bus session, started with the
+test harness's own classes (``tests/conftest.py``) and filled by ``tests/world.py``'s
+``build_world``. Scratch goes to ``.bench/run`` (a throwaway HOME and all logs).
+
+Timings come from hyperfine (``--export-json``); counts (processes, STS calls, MFA
+prompts) from strace and moto's request recorder. Nothing here asserts a time: a missed
+target is reported in RESULTS.md, with the profile that explains it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.conftest import MotoServer, SecretService, SvHome  # noqa: E402
+from tests.world import World, build_world, client  # noqa: E402
+
+MFA_CODE = "123456"  # moto accepts any code
+HYPERFINE = "/usr/bin/hyperfine"
+AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2 (the venv's `aws` is the v1 test dependency)
+DEBIAN_PYTHON = "/usr/bin/python3"
+N_BIG = 10_000  # profiles in the big config (scenarios 5 and 6)
+N_SMALL = 10
+
+SHELL_FILES = {
+    "bash": Path("shell/bash/shellvault.bash"),
+    "zsh": Path("shell/zsh/shellvault.plugin.zsh"),
+    "fish": Path("shell/fish/conf.d/shellvault.fish"),
+}
+FISH_COMPLETION = Path("shell/fish/completions/shellvault.fish")
+ZSH_COMPLETION_DIR = Path("shell/zsh")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def fmt_ms(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f} ms"
+
+
+def run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    input: str | None = None,
+    check: bool = True,
+    timeout: float = 120.0,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a program without a controlling terminal; output captured as text."""
+    result = subprocess.run(
+        list(argv),
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        cwd=str(cwd) if cwd else env.get("HOME"),
+        timeout=timeout,
+        start_new_session=True,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{shlex.join(argv)} exited with {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-2000:]}\n--- stderr ---\n{result.stderr[-2000:]}"
+        )
+    return result
+
+
+def with_env(argv: Sequence[str], extra: Mapping[str, str] | None = None) -> list[str]:
+    """``/usr/bin/env [K=V...] argv``: every timed command goes through env(1), so that
+    commands needing different variables in one hyperfine run pay the same overhead."""
+    return ["/usr/bin/env", *(f"{k}={v}" for k, v in (extra or {}).items()), *argv]
+
+
+@dataclass
+class Stats:
+    name: str
+    median: float  # ms
+    mean: float
+    stddev: float
+    min: float
+    max: float
+    runs: int
+
+    @property
+    def spread(self) -> str:
+        return f"±{self.stddev:.1f} ({self.min:.1f}–{self.max:.1f})"
+
+
+@dataclass
+class Verdict:
+    scenario: str
+    what: str
+    measured: str
+    target: str
+    ok: bool | None  # None: not measured / not applicable
+
+    @property
+    def mark(self) -> str:
+        return {True: "PASS", False: "MISS", None: "n/a"}[self.ok]
+
+
+@dataclass
+class Ctx:
+    quick: bool
+    scratch: Path
+    runs: int
+    warmup: int
+    moto: MotoServer
+    world: World
+    ss_env: dict[str, str]
+    home: SvHome
+    file_env: dict[str, str]  # extra variables of the file-backend user (same HOME)
+    awsume_bin: Path
+    venv_python: str
+    shellvault: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    timings: dict[str, dict[str, Stats]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.home.env)
+
+    def section(self, title: str, body: str) -> None:
+        self.sections.append(f"### {title}\n\n{body.strip()}\n")
+
+    def verdict(self, scenario: str, what: str, measured: str, target: str,
+                ok: bool | None) -> None:
+        self.verdicts.append(Verdict(scenario, what, measured, target, ok))
+
+
+# --------------------------------------------------------------------------- hyperfine
+
+
+def hyperfine(ctx: Ctx, tag: str, commands: Sequence[tuple[str, Sequence[str]]],
+              env: Mapping[str, str] | None = None, runs: int | None = None) -> dict[str, Stats]:
+    """One hyperfine run (no intermediate shell, output through a pipe); medians in ms."""
+    out = ctx.scratch / "hyperfine" / f"{tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = [HYPERFINE, "-N", "--style", "basic", "--output", "pipe",
+            "--warmup", str(ctx.warmup), "--runs", str(runs or ctx.runs),
+            "--export-json", str(out)]
+    for name, cmd in commands:
+        argv += ["-n", name, shlex.join(cmd)]
+    log(f"hyperfine {tag}: {', '.join(n for n, _ in commands)}")
+    done = run(argv, env or ctx.env, timeout=1800)
+    (ctx.scratch / "hyperfine" / f"{tag}.txt").write_text(done.stdout + done.stderr)
+    data = json.loads(out.read_text())
+    stats: dict[str, Stats] = {}
+    for (name, _), res in zip(commands, data["results"], strict=True):
+        stats[name] = Stats(name, ms(res["median"]), ms(res["mean"]), ms(res["stddev"] or 0.0),
+                            ms(res["min"]), ms(res["max"]), len(res["times"]))
+    ctx.timings[tag] = stats
+    return stats
+
+
+def timing_table(stats: Mapping[str, Stats], commands: Mapping[str, str] | None = None) -> str:
+    lines = ["| command | median | mean ± stddev | min–max | runs |", "|---|---:|---:|---:|---:|"]
+    for s in stats.values():
+        label = f"`{commands[s.name]}`" if commands and s.name in commands else s.name
+        lines.append(f"| {label} | **{s.median:.1f} ms** | {s.mean:.1f} ± {s.stddev:.1f} ms | "
+                     f"{s.min:.1f}–{s.max:.1f} ms | {s.runs} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- strace
+
+
+def strace_events(argv: Sequence[str], env: Mapping[str, str], out: Path,
+                  trace: str = "execve,connect", input: str | None = None,
+                  check: bool = True) -> list[str]:
+    """Run ``argv`` under ``strace -f`` and return the traced lines."""
+    run(["strace", "-f", "-qq", "-s", "200", "-o", str(out), "-e", f"trace={trace}", *argv],
+        env, input=input, check=check)
+    return out.read_text(errors="replace").splitlines()
+
+
+def inet_connects(lines: Sequence[str]) -> list[str]:
+    return [ln for ln in lines if "connect(" in ln and ("AF_INET" in ln or "AF_INET6" in ln)]
+
+
+def execs(lines: Sequence[str]) -> list[str]:
+    """Programs started (successful execve), as their paths; follows strace -f's
+    ``<unfinished ...>`` / ``<... execve resumed>`` splits."""
+    found: list[str] = []
+    pending: dict[str, str] = {}
+    for ln in lines:
+        pid = ln.split(" ", 1)[0]
+        m = re.search(r'execve\("([^"]+)"', ln)
+        if m:
+            if ln.rstrip().endswith("<unfinished ...>"):
+                pending[pid] = m.group(1)
+            elif re.search(r"\)\s*=\s*0\s*$", ln):
+                found.append(m.group(1))
+        elif "<... execve resumed>" in ln and pid in pending:
+            path = pending.pop(pid)
+            if re.search(r"=\s*0\s*$", ln):
+                found.append(path)
+    return found
+
+
+def forks(lines: Sequence[str]) -> list[str]:
+    """Processes created (clone/clone3/fork/vfork returning a child pid; threads, i.e.
+    CLONE_THREAD, excluded), as the joined strace lines."""
+    found: list[str] = []
+    pending: dict[str, str] = {}
+    call = re.compile(r"\b(clone3?|v?fork)\(")
+    for ln in lines:
+        pid = ln.split(" ", 1)[0]
+        if call.search(ln) and ln.rstrip().endswith("<unfinished ...>"):
+            pending[pid] = ln
+            continue
+        m = re.search(r"<\.\.\. (clone3?|v?fork) resumed>", ln)
+        if m:
+            if pid not in pending:
+                continue
+            ln = pending.pop(pid) + " " + ln
+        elif not call.search(ln):
+            continue
+        if "CLONE_THREAD" in ln:
+            continue
+        if re.search(r"=\s*[1-9]\d*(\s*<[^>]*>)?\s*$", ln):
+            found.append(ln)
+    return found
+
+
+# --------------------------------------------------------------------------- the world
+
+
+def filler_profiles(world: World, count: int, start: int = 0) -> str:
+    """``count`` role profiles like a large organisation's (none of them is used)."""
+    parts = []
+    for i in range(start, start + count):
+        account = f"4{i:011d}"
+        parts.append(
+            f"[profile team-{i:05d}]\n"
+            "source_profile = central\n"
+            f"role_arn = arn:aws:iam::{account}:role/Admin\n"
+            f"mfa_serial = {world.mfa_serial}\n"
+            "region = eu-west-1\n"
+        )
+    return "\n".join(parts)
+
+
+def write_configs(ctx: Ctx) -> dict[str, Path]:
+    """~/.aws/config (the walkthrough), credentials for the AWS CLI and awsume, and the
+    10- and 10,000-profile configs (fillers first, the walkthrough's profiles last: the
+    worst place for a scanner that stops at the section it wants)."""
+    home = ctx.home
+    walk = ctx.world.config_text()
+    home.write_config(walk)
+    home.credentials_path.write_text(
+        "[central]\n"
+        f"aws_access_key_id = {ctx.world.access_key_id}\n"
+        f"aws_secret_access_key = {ctx.world.secret_access_key}\n"
+    )
+    paths = {"walkthrough": home.config_path}
+    walk_count = walk.count("[profile ")
+    for label, total in (("10", N_SMALL), ("10k", N_BIG)):
+        path = home.home / ".aws" / f"config-{label}"
+        path.write_text(filler_profiles(ctx.world, total - walk_count) + "\n" + walk)
+        paths[label] = path
+    return paths
+
+
+def moto_assume_role_as_cli(ctx: Ctx) -> dict[str, Any]:
+    """The AssumeRole the AWS CLI makes for account-a (alice's keys, SerialNumber and
+    TokenCode, a botocore-session-<time> name), made against moto; returns the response
+    in the shape botocore's JSONFileCache stores."""
+    sts = client(ctx.moto.url, "sts", credentials=(ctx.world.access_key_id,
+                                                   ctx.world.secret_access_key, None))
+    resp = sts.assume_role(
+        RoleArn=ctx.world.role_a_arn, RoleSessionName=f"botocore-session-{int(time.time())}",
+        SerialNumber=ctx.world.mfa_serial, TokenCode=MFA_CODE,
+    )
+    creds = dict(resp["Credentials"])
+    creds["Expiration"] = creds["Expiration"].isoformat()
+    return {"Credentials": creds, "AssumedRoleUser": resp["AssumedRoleUser"],
+            "ResponseMetadata": {}}
+
+
+# Run by Debian's python3 with the CLI's own vendored botocore: the assume-role provider
+# the CLI builds for the profile, with the JSONFileCache the CLI uses, asked for
+# credentials. The first cache lookup stores the response under the key the provider
+# computed itself, so the entry is keyed exactly as the CLI will look for it.
+_CLI_CACHE_WRITER = r"""
+import json, sys
+from awscli.botocore.session import Session
+from awscli.botocore.utils import JSONFileCache
+from awscli.customizations.assumerole import CACHE_DIR
+response = json.load(sys.stdin)
+keys = []
+class Warm(JSONFileCache):
+    def __contains__(self, key):
+        if not keys:
+            keys.append(key)
+            self[key] = response
+        return super().__contains__(key)
+provider = Session(profile=sys.argv[1]).get_component("credential_provider") \
+    .get_provider("assume-role")
+provider.cache = Warm(CACHE_DIR)
+frozen = provider.load().get_frozen_credentials()
+assert frozen.access_key == response["Credentials"]["AccessKeyId"], "cache not used"
+print(json.dumps({"key": keys[0], "dir": CACHE_DIR}))
+"""
+
+
+def warm_aws_cli(ctx: Ctx) -> str:
+    response = moto_assume_role_as_cli(ctx)
+    done = run([DEBIAN_PYTHON, "-c", _CLI_CACHE_WRITER, "account-a"], ctx.env,
+               input=json.dumps(response))
+    info = json.loads(done.stdout)
+    log(f"AWS CLI cache: {info['dir']}/{info['key']}.json")
+    return str(response["Credentials"]["AccessKeyId"])
+
+
+def warm_shellvault(ctx: Ctx) -> None:
+    """Keys of `central` in both backends, then `login account-a --mfa-token` (one
+    GetSessionToken and one AssumeRole against moto) in each."""
+    ctx.home.use_keyring(ctx.ss_env)
+    for extra in ({}, ctx.file_env):
+        env = {**ctx.env, **extra}
+        run([ctx.shellvault, "add", "central", "--env"],
+            {**env, "AWS_ACCESS_KEY_ID": ctx.world.access_key_id,
+             "AWS_SECRET_ACCESS_KEY": ctx.world.secret_access_key})
+        run([ctx.shellvault, "login", "account-a", "--mfa-token", MFA_CODE], env)
+
+
+def warm_awsume(ctx: Ctx) -> None:
+    """awsume caches the MFA session (GetSessionToken) in ~/.awsume/cache; its first run
+    also writes ~/.awsume/config.yaml."""
+    run([str(ctx.awsume_bin / "awsumepy"), "account-a", "--mfa-token", MFA_CODE], ctx.env)
+
+
+def sts_calls_of(ctx: Ctx, argv: Sequence[str], env: Mapping[str, str]) -> tuple[
+        list[str], subprocess.CompletedProcess[str]]:
+    ctx.moto.mark()
+    done = run(argv, env)
+    return ctx.moto.sts_calls(), done
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+@contextlib.contextmanager
+def servers(scratch: Path) -> Iterator[tuple[MotoServer, World, dict[str, str]]]:
+    """moto on 127.0.0.1 with the walkthrough world, and a private Secret Service;
+    both stopped by PID on the way out."""
+    (scratch / "moto").mkdir(parents=True)
+    (scratch / "secret-service").mkdir(parents=True)
+    moto = MotoServer(scratch / "moto")
+    service = SecretService(scratch / "secret-service")
+    try:
+        log("starting moto_server on 127.0.0.1")
+        moto.start()
+        log(f"moto_server pid {moto.pid} at {moto.url}; building the world")
+        world = build_world(moto.url)
+        log("starting gnome-keyring on a private D-Bus session")
+        service.start()
+        log(f"Secret Service pid {service.pid} ready")
+        yield moto, world, dict(service.env)
+    finally:
+        service.stop()
+        moto.stop()
+
+
+def make_ctx(args: argparse.Namespace, scratch: Path, moto: MotoServer, world: World,
+             ss_env: dict[str, str]) -> Ctx:
+    home = SvHome(scratch / "home")
+    home.world = world
+    home.env.update(world.env())  # AWS_ENDPOINT_URL=<moto>: cold paths reach moto
+    home.env.pop("SHELLVAULT_MFA_PROMPT", None)
+    file_env = {
+        "SHELLVAULT_BACKEND": "file",
+        "SHELLVAULT_FILE_PASSPHRASE": home.passphrase,
+        "SHELLVAULT_STATE_DIR": str(home.home / ".local" / "state" / "shellvault-file"),
+    }
+    venv_bin = Path(sys.executable).parent
+    quick = bool(args.quick)
+    return Ctx(
+        quick=quick,
+        scratch=scratch,
+        runs=args.runs or (5 if quick else 30),
+        warmup=2 if quick else 5,
+        moto=moto,
+        world=world,
+        ss_env=ss_env,
+        home=home,
+        file_env=file_env,
+        awsume_bin=Path(args.awsume_venv) / "bin",
+        venv_python=str(venv_bin / "python"),
+        shellvault=str(venv_bin / "shellvault"),
+    )
+
+
+# --------------------------------------------------------------------------- scenarios 1, 2, 6
+
+
+def first_line(text: str, limit: int = 100) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def verify_warm(ctx: Ctx, cli_key: str, configs: Mapping[str, Path]) -> str:
+    """Before timing: every tool answers account-a from its cache. shellvault and the AWS
+    CLI must make no network connection at all (strace connect()); awsume is shown making
+    the one AssumeRole it always makes."""
+    out = []
+    sv = ctx.shellvault
+    cases: list[tuple[str, list[str], dict[str, str]]] = [
+        ("shellvault, keyring", [sv, "env", "account-a"], {}),
+        ("shellvault, file", [sv, "env", "account-a"], ctx.file_env),
+        ("shellvault, keyring, 10 profiles", [sv, "env", "account-a"],
+         {"AWS_CONFIG_FILE": str(configs["10"])}),
+        ("shellvault, keyring, 10k profiles", [sv, "env", "account-a"],
+         {"AWS_CONFIG_FILE": str(configs["10k"])}),
+        ("AWS CLI v2", [AWS_CLI, "configure", "export-credentials", "--profile", "account-a"], {}),
+        ("AWS CLI v2, 10k profiles",
+         [AWS_CLI, "configure", "export-credentials", "--profile", "account-a"],
+         {"AWS_CONFIG_FILE": str(configs["10k"])}),
+    ]
+    for label, argv, extra in cases:
+        env = {**ctx.env, **extra}
+        calls, done = sts_calls_of(ctx, argv, env)
+        trace = ctx.scratch / "strace" / f"verify-{re.sub(r'[^a-z0-9]+', '-', label.lower())}"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        connects = inet_connects(strace_events(argv, env, trace, trace="connect"))
+        if "AWS CLI" in label:
+            got = json.loads(done.stdout)["AccessKeyId"]
+            if got != cli_key:
+                raise RuntimeError(f"{label}: answered {got}, not the cached {cli_key}")
+        elif "AWS_ACCESS_KEY_ID" not in done.stdout:
+            raise RuntimeError(f"{label}: no credentials in the output: {done.stdout!r}")
+        if calls or connects:
+            raise RuntimeError(f"{label}: not answered from the cache: STS calls {calls}, "
+                               f"connects {connects}")
+        shown = shlex.join([Path(argv[0]).name, *argv[1:]])
+        out.append(f"| {label} | `{shown}` | 0 | 0 | from cache |")
+    argv = [str(ctx.awsume_bin / "awsumepy"), "account-a"]
+    calls, done = sts_calls_of(ctx, argv, ctx.env)
+    if calls != ["AssumeRole"] or not done.stdout.startswith("Awsume"):
+        raise RuntimeError(f"awsume: STS calls {calls}, output {first_line(done.stdout)!r}")
+    trace = ctx.scratch / "strace" / "verify-awsume"
+    connects = inet_connects(strace_events(argv, ctx.env, trace, trace="connect"))
+    out.append(f"| awsume | `awsumepy account-a` | {len(calls)} ({', '.join(calls)}) | "
+               f"{len(connects)} (moto, 127.0.0.1) | MFA session from ~/.awsume/cache; "
+               "AssumeRole on every call (awsume keeps no role cache) |")
+    return ("| tool | command | STS calls | inet connect() | answer |\n|---|---|---:|---:|---|\n"
+            + "\n".join(out))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (a fast check)")
+    parser.add_argument("--runs", type=int, default=0, help="hyperfine runs per command")
+    parser.add_argument("--awsume-venv", default=str(REPO / ".bench" / "awsume-venv"))
+    parser.add_argument("--output", default=str(REPO / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--hold", action="store_true",
+                        help="debug: set up, warm, write .bench/run/env.sh and wait for Enter")
+    args = parser.parse_args(argv)
+    scratch = REPO / ".bench" / "run"
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    with servers(scratch) as (moto, world, ss_env):
+        ctx = make_ctx(args, scratch, moto, world, ss_env)
+        configs = write_configs(ctx)
+        log("warming caches: shellvault (keyring, file), AWS CLI, awsume")
+        warm_shellvault(ctx)
+        cli_key = warm_aws_cli(ctx)
+        warm_awsume(ctx)
+        if args.hold:
+            (scratch / "env.sh").write_text(
+                "".join(f"export {k}={shlex.quote(v)}\n" for k, v in ctx.env.items()))
+            input("set up; `. .bench/run/env.sh` elsewhere; Enter stops the servers ")
+            return 0
+        ctx.section("Caches are warm (checked before timing)", verify_warm(ctx, cli_key, configs))
+        print("\n".join(ctx.sections))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
