@@ -40,8 +40,8 @@ PLUGINS = {
 # CSI/OSC escape sequences and the bracketed-paste toggles, for reading text.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>()][0-9A-Za-z]?")
 # The test prompt: a counter that grows with every prompt drawn (so a repaint
-# of an old prompt is never taken for a new one) and shellvault's segment.
-PROMPT_RE = re.compile(r"SVPROMPT<(\d+)>\[(.*?)\]> ", re.S)
+# of an old prompt is never taken for a new one), shellvault's segment and $?.
+PROMPT_RE = re.compile(r"SVPROMPT<(\d+)>\[(.*?)\]\{(\d+)\}> ", re.S)
 
 
 def strip_ansi(text: str) -> str:
@@ -112,7 +112,10 @@ if not args or args[0] != "env":
         except FileNotFoundError:
             pass
         open(os.path.join(ctl, "exit"), "w").write("0")
-        stamp(prof, int(time.time()) + int(read("ttl", "3600")))
+        n = int(read("logins", "0")) + 1
+        open(os.path.join(ctl, "logins"), "w").write(str(n))
+        # a new session: its expiry differs from any earlier one
+        stamp(prof, int(time.time()) + int(read("ttl", "3600")) + n)
     sys.exit(0)
 shell, no_input, prof, unset = "bash", False, None, False
 i = 1
@@ -140,8 +143,9 @@ if code:
 if os.path.exists(os.path.join(ctl, "need_mfa")):
     if no_input:
         sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault login {prof}'\n"); sys.exit(3)
-    with open("/dev/tty", "r+") as tty:
-        tty.write(f"MFA code for {prof}: "); tty.flush()
+    with open("/dev/tty", "w") as out:
+        out.write(f"MFA code for {prof}: ")
+    with open("/dev/tty") as tty:
         answer = tty.readline().strip()
     if answer != "123456":
         sys.stderr.write("shellvault: invalid MFA code\n"); sys.exit(1)
@@ -204,7 +208,12 @@ def init_command(shell: str) -> str:
     return f'eval "$(PYTHONPATH={shlex.quote(str(REPO))} {py} -c {code})"'
 
 
-def _rc_for(shell: str, plugin: Path | None, before: str, after: str, load: str) -> str:
+COMPINIT = "autoload -Uz compinit && compinit -u -d ~/.zcompdump"
+
+
+def _rc_for(
+    shell: str, plugin: Path | None, before: str, after: str, load: str, compinit: str = "before"
+) -> str:
     if load == "init":
         src = init_command(shell) + "\n"
     elif load == "source" and plugin:
@@ -213,14 +222,13 @@ def _rc_for(shell: str, plugin: Path | None, before: str, after: str, load: str)
         src = ""
     if shell == "bash":
         return (
-            "__svn=0\nPS1='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]> '\nPS2='> '\nHISTFILE=/dev/null\n"
+            "__svn=0\nPS1='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{$?}> '\nPS2='> '\nHISTFILE=/dev/null\n"
             + before + "\n" + src + after + "\n"
         )
     if shell == "zsh":
         return (
             "bindkey -e\nsetopt prompt_subst\nunsetopt prompt_sp beep\n"
-            "autoload -Uz compinit && compinit -u -d ~/.zcompdump\n"
-            "__svn=0\nPROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]> '\nRPROMPT=\nHISTFILE=/dev/null\n"
+            "__svn=0\nPROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{%?}> '\nRPROMPT=\nHISTFILE=/dev/null\n"
             + before + "\n" + src + after + "\n"
         )
     if shell == "fish":
@@ -228,7 +236,7 @@ def _rc_for(shell: str, plugin: Path | None, before: str, after: str, load: str)
             "set -g fish_greeting ''\n"
             "set -g __svn 0\n"
             "function __svtest_count --on-event fish_prompt; set -g __svn (math $__svn + 1); end\n"
-            "function fish_prompt; printf 'SVPROMPT<%s>[%s]> ' $__svn (shellvault_prompt 2>/dev/null); end\n"
+            "function fish_prompt; set -l st $status; printf 'SVPROMPT<%s>[%s]{%s}> ' $__svn (shellvault_prompt 2>/dev/null) $st; end\n"
             "function fish_right_prompt; end\n"
             "function fish_title; end\n"
             + before + "\n" + src + after + "\n"
@@ -248,10 +256,12 @@ class ShellSession:
     # How the plugin is loaded: "source" (rc sources the file), "init" (rc
     # evals init_script's text), "confd" (fish: conf.d + completions/ dirs).
     load: str = ""
+    compinit: str = "before"  # zsh: run compinit before the plugin, "after" it, or "none"
     timeout: float = 15
     child: pexpect.spawn | None = None
     _n: int = 0
     last_prompt: str = ""
+    last_status: int = 0  # $? shown by the last prompt
     prompt_n: int = 0
 
     # -------------------------------------------------------------- start/stop
@@ -263,7 +273,7 @@ class ShellSession:
         load = self.load or ("confd" if self.shell == "fish" else "source")
         if not self.source_plugin:
             load = "none"
-        rc = _rc_for(self.shell, plugin, self.before, self.after, load)
+        rc = _rc_for(self.shell, plugin, self.before, self.after, load, self.compinit)
         env = {
             "HOME": str(self.home),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -347,6 +357,7 @@ class ShellSession:
             if n > self.prompt_n:
                 self.prompt_n = n
                 self.last_prompt = self.child.match.group(2)
+                self.last_status = int(self.child.match.group(3))
                 return text
             text += self.child.after
 
@@ -382,9 +393,11 @@ class ShellSession:
         out = out.lstrip("\n")
         if self.shell == "fish":
             out = _fish_clean(out)
-        return Result(
-            output=out, status=st, after=strip_ansi(after), prompt=self.last_prompt
-        )
+        after = strip_ansi(after)
+        if self.shell == "fish":
+            # fish's "missing newline" mark: ⏎ and a line of spaces
+            after = "\n".join(ln for ln in after.split("\n") if ln.strip(" \u23ce"))
+        return Result(output=out, status=st, after=after.strip("\n"), prompt=self.last_prompt)
 
     def run_raw(self, line: str, timeout: float | None = None) -> tuple[str, str]:
         """Send a line as typed; return (everything before the next prompt,
@@ -495,7 +508,7 @@ def _fish_clean(text: str) -> str:
     # fish on a dumb terminal repaints the whole line at each keystroke; the
     # command output itself is unaffected, but prompt remnants may precede
     # the END marker's line. Drop lines that are prompt repaints.
-    keep = [ln for ln in text.split("\n") if "SVPROMPT[" not in ln]
+    keep = [ln for ln in text.split("\n") if "SVPROMPT<" not in ln]
     return "\n".join(keep)
 
 
@@ -513,3 +526,453 @@ def write_aws_config(home: Path, profiles: list[str], default: bool = False) -> 
 
 def dedent(s: str) -> str:
     return textwrap.dedent(s).strip("\n")
+
+
+# ------------------------------------------------------------------ shared test cases
+# Each tests/test_shell_<shell>.py subclasses SharedShellTests with SHELL set;
+# pytest collects the subclass (named Test...), never this base class.
+
+import pytest  # noqa: E402  (only the shared cases below need it)
+
+ANSI_COLOR = re.compile(r"\x1b\[([0-9;]*)m")
+TTL_RE = r"(1h00m|59m)"
+
+
+def sh_eval_env(shell: str, profile: str, extra: str = "") -> str:
+    """The command line a user types to load PROFILE into SHELL."""
+    if shell == "fish":
+        return f"shellvault env --shell fish {extra}{profile} | source"
+    return f'eval "$(shellvault env --shell {shell} {extra}{profile})"'
+
+
+def sh_export(shell: str, name: str, value: str | int) -> str:
+    if shell == "fish":
+        return f"set -gx {name} {shlex.quote(str(value))}"
+    return f"export {name}={shlex.quote(str(value))}"
+
+
+def sh_unset(shell: str, name: str) -> str:
+    return f"set -e {name}" if shell == "fish" else f"unset {name}"
+
+
+class SharedShellTests:
+    """Behaviour every plugin must have, driven in a real SHELL."""
+
+    SHELL = ""
+
+    # ---------------------------------------------------------------- fixtures
+    @pytest.fixture
+    def home(self, tmp_path: Path) -> Path:
+        from tests.conftest import require_program
+
+        require_program(self.SHELL)
+        h = tmp_path / "home"
+        h.mkdir()
+        write_aws_config(h, ["central", "account-a", "account-b"], default=True)
+        return h
+
+    @pytest.fixture
+    def stub(self, home: Path) -> StubShellvault:
+        return StubShellvault(home.parent)
+
+    def session(self, home: Path, stub: StubShellvault, **kw) -> ShellSession:
+        env = {
+            "PATH": f"{stub.bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "SV_STUB_DIR": str(stub.ctl),
+            "SHELLVAULT_STATE_DIR": str(home / ".local" / "state" / "shellvault"),
+        }
+        env.update(kw.pop("env", {}))
+        return ShellSession(self.SHELL, home, env=env, **kw)
+
+    @pytest.fixture
+    def sh(self, home: Path, stub: StubShellvault):
+        s = self.session(home, stub).start()
+        yield s
+        s.close()
+
+    # ---------------------------------------------------------------- helpers
+    def load(self, sh: ShellSession, profile: str = "account-a") -> Result:
+        r = sh.run(sh_eval_env(self.SHELL, profile))
+        assert sh.get("SHELLVAULT_PROFILE") == profile, r
+        return r
+
+    # ---------------------------------------------------------------- prompt
+    def test_prompt_segment_before_and_after_eval(self, sh: ShellSession) -> None:
+        assert sh.segment == ""
+        sh.run(sh_eval_env(self.SHELL, "account-a"))
+        assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment), sh.last_prompt
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "32"
+        sh.run(sh_eval_env(self.SHELL, "account-b"))
+        assert re.fullmatch(rf"aws:account-b {TTL_RE}", sh.segment)
+        sh.run(sh_unset(self.SHELL, "SHELLVAULT_PROFILE"))
+        assert sh.segment == ""
+
+    def test_prompt_format_and_colours_configurable(self, sh: ShellSession) -> None:
+        self.load(sh)
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_FORMAT", "[{account}|{profile}|{region}] {ttl}"))
+        assert re.fullmatch(rf"\[111111111111\|account-a\|eu-west-1\] {TTL_RE}", sh.segment)
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_COLOR", "1;35"))
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "1;35"
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_COLOR", ""))
+        assert "\x1b" not in sh.last_prompt
+        # a profile name with prompt-special characters is shown as it is
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROFILE", "we%ird&\\$(x)"))
+        assert sh.segment.startswith("[111111111111|we%ird&\\$(x)|"), sh.segment
+
+    def test_prompt_near_expiry_and_expired_states(self, sh: ShellSession, stub: StubShellvault) -> None:
+        self.load(sh)
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 0))  # no refresh: only the look
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_WARN", 600))
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 150))
+        assert re.fullmatch(r"aws:account-a (2m|1m)", sh.segment), sh.segment
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "33"
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 30))
+        assert re.fullmatch(r"aws:account-a \d+s", sh.segment), sh.segment
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) - 5))
+        assert sh.segment == "aws:account-a expired"
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "31"
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_EXPIRED_TEXT", "EXPIRED!"))
+        assert sh.segment == "aws:account-a EXPIRED!"
+        assert len(stub.env_calls()) == 1  # never refreshed: the window is 0
+
+    def test_exit_status_survives_the_hook(self, sh: ShellSession) -> None:
+        self.load(sh)
+        sh.run_raw("sh -c 'exit 7'")
+        assert sh.last_status == 7
+        sh.run_raw("true")
+        assert sh.last_status == 0
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))  # refresh path
+        sh.run_raw("sh -c 'exit 9'")
+        assert sh.last_status == 9
+
+    # ---------------------------------------------------------------- refresh
+    def test_auto_refresh_near_expiry(self, sh: ShellSession, stub: StubShellvault) -> None:
+        self.load(sh)
+        key = sh.get("AWS_ACCESS_KEY_ID")
+        stub.clear_calls()
+        r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
+        calls = stub.env_calls()
+        assert calls == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-a"], calls
+        assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
+        assert r.after == ""  # nothing printed: it just worked
+        assert sh.get("AWS_ACCESS_KEY_ID") not in (None, key)
+        for _ in range(3):
+            sh.enter()
+        assert len(stub.env_calls()) == 1
+
+    def test_refresh_window_is_configurable(self, sh: ShellSession, stub: StubShellvault) -> None:
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 30))
+        self.load(sh)
+        stub.clear_calls()
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
+        assert stub.env_calls() == []  # 100 s left > 30 s window
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 20))
+        assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 60 account-a"]
+
+    def test_refresh_failure_hint_once_then_login_recovers(self, sh: ShellSession, stub: StubShellvault) -> None:
+        self.load(sh)
+        stub.set("need_mfa", 1)
+        stub.clear_calls()
+        r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
+        assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-a"]
+        assert re.search(r"shellvault: account-a expires in 1m; run 'shellvault login account-a'", r.after), r.after
+        assert len(r.after.strip().splitlines()) == 1
+        assert re.fullmatch(r"aws:account-a 1m", sh.segment)
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "33"
+        # the failure is remembered: no Python, no hint at the next prompts
+        for _ in range(3):
+            out, _seg = sh.run_raw("")
+            assert "shellvault:" not in out
+        assert len(stub.env_calls()) == 1
+        # once expired: one more try, one more hint
+        r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) - 1))
+        assert "account-a credentials expired; run 'shellvault login account-a'" in r.after
+        assert sh.segment == "aws:account-a expired"
+        sh.enter()
+        assert len(stub.env_calls()) == 2
+        # `shellvault login` (here or in any shell) rewrites the stamp: the next
+        # prompt picks the new session up without asking anything
+        r = sh.run("shellvault login account-a")
+        assert len(stub.env_calls()) == 3
+        assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment), sh.segment
+        assert r.after == ""
+
+    def test_short_sessions_do_not_refresh_at_every_prompt(self, sh: ShellSession, stub: StubShellvault) -> None:
+        stub.set("ttl", 900)
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 1000))
+        stub.clear_calls()
+        self.load(sh)  # 900 s < 1000 s: the prompt after it refreshes once
+        assert len(stub.env_calls()) == 2
+        for _ in range(4):
+            sh.enter()
+        assert len(stub.env_calls()) == 2
+
+    def test_direnv_credentials_are_left_to_direnv(self, home: Path, stub: StubShellvault) -> None:
+        from tests.conftest import require_program
+
+        direnv = require_program("direnv")
+        proj = home / "proj"
+        plain = home / "plain"
+        proj.mkdir()
+        plain.mkdir()
+        soon = int(time.time()) + 100
+        (proj / ".envrc").write_text(
+            f"export SHELLVAULT_PROFILE=account-a SHELLVAULT_EXPIRES={soon} AWS_ACCESS_KEY_ID=FROMDIRENV\n"
+        )
+        (plain / ".envrc").write_text("export UNRELATED=1\n")
+        hook = f"{direnv} hook {self.SHELL} | source" if self.SHELL == "fish" else f'eval "$({direnv} hook {self.SHELL})"'
+        env = {"DIRENV_LOG_FORMAT": "", "XDG_DATA_HOME": str(home / ".local" / "share")}
+        with self.session(home, stub, after=hook, env=env) as sh:
+            for d in (proj, plain):
+                sh.run(f"{direnv} allow {shlex.quote(str(d))}")
+            stub.clear_calls()
+            sh.run(f"cd {shlex.quote(str(proj))}")
+            sh.enter()
+            assert sh.get("AWS_ACCESS_KEY_ID") == "FROMDIRENV"
+            assert stub.env_calls() == []  # direnv's to refresh, not ours
+            assert sh.segment == "aws:account-a 1m"
+            # An .envrc that has nothing to do with AWS does not stop refreshing
+            # what the user loaded by hand.
+            sh.run(f"cd {shlex.quote(str(plain))}")
+            assert sh.get("AWS_ACCESS_KEY_ID") is None
+            sh.run(sh_eval_env(self.SHELL, "account-b"))
+            stub.clear_calls()
+            sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
+            assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-b"]
+
+    # ---------------------------------------------------------------- with-role
+    def test_with_role_command_leaves_the_shell_unchanged(self, sh: ShellSession, stub: StubShellvault) -> None:
+        self.load(sh, "account-a")
+        sh.run(sh_export(self.SHELL, "AWS_PROFILE", "someprofile"))
+        before = sh.environment()
+        r = sh.run("with-role account-b sh -c 'echo \"in:$SHELLVAULT_PROFILE:${AWS_PROFILE-none}\"; exit 4'")
+        assert r.status == 4
+        assert "in:account-b:none" in r.output
+        after = sh.environment()
+        assert after == before
+        assert sh.segment.startswith("aws:account-a")
+
+    def test_with_role_runs_functions_and_aliases(self, sh: ShellSession) -> None:
+        if self.SHELL == "fish":
+            sh.run("function svfn; echo \"fn:$SHELLVAULT_PROFILE:$argv[1]\"; return 3; end")
+            sh.run("alias svals 'echo \"alias:$SHELLVAULT_PROFILE\"'")
+        else:
+            sh.run("svfn() { echo \"fn:$SHELLVAULT_PROFILE:$1\"; return 3; }")
+            sh.run("alias svals='echo \"alias:$SHELLVAULT_PROFILE\"'")
+        r = sh.run("with-role account-b svfn 'two words'")
+        assert "fn:account-b:two words" in r.output
+        assert r.status == 3
+        r = sh.run("with-role account-a svals")
+        assert "alias:account-a" in r.output
+        assert sh.get("SHELLVAULT_PROFILE") is None
+
+    def test_with_role_failure_does_not_run_the_command(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+        marker = home / "ran"
+        r = sh.run(f"with-role nosuchprofile touch {shlex.quote(str(marker))}")
+        assert r.status == 1
+        assert "unknown profile 'nosuchprofile'" in r.output
+        assert not marker.exists()
+        stub.set("exit", 3)
+        r = sh.run(f"with-role account-a touch {shlex.quote(str(marker))}")
+        assert r.status == 3
+        assert not marker.exists()
+
+    def test_with_role_mfa_prompt_works(self, sh: ShellSession, stub: StubShellvault) -> None:
+        stub.set("need_mfa", 1)
+        assert sh.child is not None
+        sh.child.sendline("with-role account-b sh -c 'echo got:$SHELLVAULT_PROFILE'")
+        sh.child.expect("MFA code for account-b: ")
+        sh.child.sendline("123456")
+        sh.child.expect("got:account-b")
+        sh._expect_prompt()
+        assert sh.get("SHELLVAULT_PROFILE") is None
+
+    def test_with_role_usage_and_status(self, sh: ShellSession) -> None:
+        r = sh.run("with-role")
+        assert "no credentials in this shell" in r.output and "scope: none" in r.output
+        self.load(sh)
+        r = sh.run("with-role")
+        assert re.search(r"shellvault: account-a \(111111111111\), (1h00m|59m) left", r.output), r.output
+        r = sh.run("with-role --bogus")
+        assert r.status == 2 and "usage:" in r.output
+        r = sh.run("with-role --off")
+        assert r.status == 1
+
+    # ---------------------------------------------------------------- directory scopes
+    def test_directory_scope_enter_leave_restore(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+        proj = home / "proj"
+        (proj / "sub").mkdir(parents=True)
+        (home / "projother").mkdir()
+        sh.run(sh_export(self.SHELL, "AWS_PROFILE", "outside"))
+        sh.run(sh_export(self.SHELL, "AWS_REGION", "us-east-2"))
+        outside = sh.environment()
+        sh.run(f"cd {shlex.quote(str(proj))}")
+        stub.clear_calls()
+        r = sh.run("with-role account-a")
+        assert r.status == 0
+        assert stub.env_calls() == [f"env --shell {self.SHELL} account-a"]
+        inside = sh.environment()
+        assert inside["SHELLVAULT_PROFILE"] == "account-a" and "AWS_PROFILE" not in inside
+        assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
+        sh.run("cd sub")
+        assert sh.environment() == inside
+        sh.run(f"cd {shlex.quote(str(home / 'projother'))}")  # a prefix, not inside
+        assert sh.environment() == outside
+        assert sh.segment == ""
+        sh.run(f"cd {shlex.quote(str(proj / 'sub'))}")
+        assert sh.environment() == inside  # from memory: no new call
+        assert len(stub.env_calls()) == 1
+        r = sh.run("with-role")
+        assert f"scope: {proj} -> account-a (session)" in r.output
+        sh.run("with-role --off")
+        assert sh.environment() == outside
+        sh.run("cd ..")
+        sh.run("cd sub")
+        assert sh.environment() == outside  # the scope is over
+        assert len(stub.env_calls()) == 1
+
+    def test_directory_scope_saved_for_every_shell(self, home: Path, stub: StubShellvault) -> None:
+        proj = home / "proj"
+        proj.mkdir()
+        saved = home / ".config" / "shellvault" / "directories"
+        with self.session(home, stub) as sh:
+            sh.run(f"cd {shlex.quote(str(proj))}")
+            r = sh.run("with-role --save account-b")
+            assert r.status == 0
+            assert saved.read_text() == f"{proj}\taccount-b\n"
+            assert sh.get("SHELLVAULT_PROFILE") == "account-b"
+            assert f"scope: {proj} -> account-b (saved)" in sh.run("with-role").output
+        with self.session(home, stub) as sh:
+            before = sh.environment()
+            stub.clear_calls()
+            sh.run(f"cd {shlex.quote(str(proj))}")
+            assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input account-b"]
+            assert sh.get("SHELLVAULT_PROFILE") == "account-b"
+            sh.run("cd ..")
+            assert sh.environment() == before
+            sh.run(f"cd {shlex.quote(str(proj))}")
+            r = sh.run("with-role --forget")
+            assert r.status == 0
+            assert sh.environment() == before
+            assert saved.read_text() == ""
+
+    def test_saved_scope_never_prompts_and_fails_closed(self, home: Path, stub: StubShellvault) -> None:
+        proj = home / "proj"
+        proj.mkdir()
+        saved = home / ".config" / "shellvault" / "directories"
+        saved.parent.mkdir(parents=True)
+        saved.write_text(f"# mine\n{proj}/\taccount-b\n")
+        stub.set("need_mfa", 1)
+        with self.session(home, stub) as sh:
+            sh.run(sh_export(self.SHELL, "AWS_ACCESS_KEY_ID", "OUTSIDEKEY"))
+            r = sh.run(f"cd {shlex.quote(str(proj))}")
+            assert "is scoped to account-b; run 'shellvault login account-b'" in r.output + r.after
+            assert sh.get("AWS_ACCESS_KEY_ID") is None  # not the outside key
+            assert sh.segment == "aws:account-b expired"
+            sh.enter()
+            assert len(stub.env_calls()) == 1
+            sh.run("shellvault login account-b")
+            assert sh.get("SHELLVAULT_PROFILE") == "account-b"
+            assert re.fullmatch(rf"aws:account-b {TTL_RE}", sh.segment)
+            sh.run("cd ..")
+            assert sh.get("AWS_ACCESS_KEY_ID") == "OUTSIDEKEY"
+
+    def test_scope_files_inside_projects_are_ignored(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+        proj = home / "cloned"
+        proj.mkdir()
+        for name in (".shellvault", "directories", ".aws-profile"):
+            (proj / name).write_text(f"{proj}\taccount-b\n")
+        sh.run(f"cd {shlex.quote(str(proj))}")
+        assert sh.get("SHELLVAULT_PROFILE") is None
+        assert stub.env_calls() == []
+
+    # ---------------------------------------------------------------- loading
+    def test_sourcing_twice_installs_once(self, home: Path, stub: StubShellvault) -> None:
+        plugin = PLUGINS[self.SHELL]
+        again = f"source {shlex.quote(str(plugin))}"
+        with self.session(home, stub, after=again) as sh:
+            self.load(sh)
+            stub.clear_calls()
+            sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
+            assert len(stub.env_calls()) == 1
+            assert self.hook_count(sh) == 1
+
+    def hook_count(self, sh: ShellSession) -> int:
+        raise NotImplementedError
+
+    def test_init_script_loads_the_same_plugin(self, home: Path, stub: StubShellvault) -> None:
+        with self.session(home, stub, load="init") as sh:
+            assert self.hook_count(sh) == 1
+            self.load(sh)
+            assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
+            assert sh.complete("shellvault exp") == ["shellvault", "export"]
+            assert sh.complete("with-role cen") == ["with-role", "central"]
+
+    # ---------------------------------------------------------------- processes
+    def test_no_process_per_prompt_while_credentials_are_valid(self, home: Path, stub: StubShellvault) -> None:
+        from tests.conftest import require_program
+
+        require_program("strace")
+        (home / "a").mkdir()
+        (home / "b").mkdir()
+        saved = home / ".config" / "shellvault" / "directories"
+        saved.parent.mkdir(parents=True)
+        saved.write_text(f"{home / 'elsewhere'}\taccount-b\n")
+        with self.session(home, stub) as sh:
+            self.load(sh)
+            sh.enter()  # the first prompt with credentials may take the clock's baseline
+            n, trace = sh.count_processes(lambda: [sh.enter() for _ in range(5)])
+            assert n == 0, trace
+            assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
+            # changing directories (scope file read, no match) costs no process either
+            n, trace = sh.count_processes(
+                lambda: [sh.run_raw(f"cd {shlex.quote(str(home / d))}") for d in ("a", "b", "a")]
+            )
+            assert n == 0, trace
+            # near expiry the hook does start shellvault (here: once)
+            sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 200))
+            assert len(stub.env_calls()) == 2
+
+    # ---------------------------------------------------------------- completion
+    def test_complete_commands_and_options(self, sh: ShellSession) -> None:
+        assert sh.complete("shellvault exp") == ["shellvault", "export"]
+        assert sh.complete("shellvault ex") == ["shellvault", "ex"]  # exec, export
+        assert sh.complete("shellvault pro") == ["shellvault", "profiles"]
+        assert sh.complete("shellvault env --sh") == ["shellvault", "env", "--shell"]
+        assert sh.complete("shellvault env --min") == ["shellvault", "env", "--min-ttl"]
+        assert sh.complete("shellvault export --format js")[-1] in ("json", "--format=json")
+        assert sh.complete("shellvault remove --fo") == ["shellvault", "remove", "--force"]
+        assert sh.complete("shellvault list --js") == ["shellvault", "list", "--json"]
+        assert sh.complete("shellvault init fi") == ["shellvault", "init", "fish"]
+        assert sh.complete("shellvault --vers") == ["shellvault", "--version"]
+
+    def test_complete_profiles(self, sh: ShellSession, home: Path) -> None:
+        cfg = home / ".aws" / "config"
+        cfg.write_text(cfg.read_text() + "\n[sso-session corp]\nsso_region = x\n[profile corp-dev]\n[ profile  spaced ]\n")
+        assert sh.complete("shellvault env acc") == ["shellvault", "env", "account-"]
+        assert sh.complete("shellvault login cen") == ["shellvault", "login", "central"]
+        assert sh.complete("shellvault exec --no-input account-b") == ["shellvault", "exec", "--no-input", "account-b"]
+        assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
+        assert sh.complete("shellvault clear cor") == ["shellvault", "clear", "corp-dev"]  # not [sso-session corp]
+        assert sh.complete("with-role spa") == ["with-role", "spaced"]
+        assert sh.complete("with-role cen") == ["with-role", "central"]
+        assert sh.complete("with-role --sa") == ["with-role", "--save"]
+        assert sh.complete("with-role --save cen") == ["with-role", "--save", "central"]
+        # after the profile: a command, completed as the shell would
+        assert sh.complete("with-role central whoam") == ["with-role", "central", "whoami"]
+
+    def test_complete_profiles_from_aws_config_file(self, home: Path, stub: StubShellvault) -> None:
+        other = home / "other-config"
+        other.write_text("[profile elsewhere-only]\n")
+        with self.session(home, stub, env={"AWS_CONFIG_FILE": str(other)}) as sh:
+            assert sh.complete("with-role else") == ["with-role", "elsewhere-only"]
+            assert sh.complete("shellvault env cen") == ["shellvault", "env", "cen"]
+
+    def test_complete_with_ten_thousand_profiles(self, home: Path, stub: StubShellvault) -> None:
+        cfg = home / ".aws" / "config"
+        with cfg.open("w") as f:
+            for i in range(10000):
+                f.write(f"[profile team{i:05d}-admin]\nrole_arn = arn:aws:iam::{i:012d}:role/Admin\nsource_profile = central\nregion = eu-west-1\nmfa_serial = arn:aws:iam::1:mfa/x\n\n")
+        with self.session(home, stub) as sh:
+            assert sh.complete("with-role team09876") == ["with-role", "team09876-admin"]
+            assert sh.complete("shellvault env team0000") == ["shellvault", "env", "team0000"]

@@ -208,7 +208,7 @@ _shellvault_auto_place() {
 
 # ------------------------------------------------------------------ variables
 # _shellvault_save PREFIX: copy the AWS variables into PREFIX_set/PREFIX_val/
-# PREFIX_exp (arrays indexed like __sv_vars).
+# PREFIX_attr (arrays indexed like __sv_vars).
 _shellvault_save() {
   local p=$1 i=0 n v attr
   for n in "${__sv_vars[@]}"; do
@@ -218,9 +218,9 @@ _shellvault_save() {
       if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))); then
         eval 'attr=${!n@a}' # bash>=4.4 (guarded above): keep the export flag
       fi
-      eval "${p}_set[$i]=1; ${p}_val[$i]=\$v; ${p}_exp[$i]=\$attr"
+      eval "${p}_set[$i]=1; ${p}_val[$i]=\$v; ${p}_attr[$i]=\$attr"
     else
-      eval "${p}_set[$i]=0; ${p}_val[$i]=; ${p}_exp[$i]="
+      eval "${p}_set[$i]=0; ${p}_val[$i]=; ${p}_attr[$i]="
     fi
     i=$((i + 1))
   done
@@ -230,7 +230,7 @@ _shellvault_save() {
 _shellvault_restore() {
   local p=$1 i=0 n s v a
   for n in "${__sv_vars[@]}"; do
-    eval "s=\${${p}_set[$i]:-0}; v=\${${p}_val[$i]:-}; a=\${${p}_exp[$i]:-x}"
+    eval "s=\${${p}_set[$i]:-0}; v=\${${p}_val[$i]:-}; a=\${${p}_attr[$i]:-x}"
     if [ "$s" = 1 ]; then
       case $a in
         *x*) export "$n=$v" ;;
@@ -278,6 +278,8 @@ _shellvault_attribute() {
 _shellvault_stamp() { # $1 profile -> __sv_stamp (content of its stamp file)
   local dir=${SHELLVAULT_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/shellvault}
   local name=$1
+  # as shellvault names it: % -> %25, then / -> %2F
+  name=${name//\%/%25}
   name=${name//\//%2F}
   __sv_stamp=
   if [ -r "$dir/stamps/$name" ]; then
@@ -629,7 +631,9 @@ _shellvault_write_saved() {
         printf '%s\n' "$line"
       done <"$__sv_dirs_file"
     fi
-    [ -n "$prof" ] && printf '%s\t%s\n' "$dir" "$prof"
+    if [ -n "$prof" ]; then
+      printf '%s\t%s\n' "$dir" "$prof"
+    fi
   } >"$tmp" && command mv -f "$tmp" "$__sv_dirs_file"
 }
 

@@ -232,7 +232,8 @@ _shellvault_attribute() {
 _shellvault_stamp() { # $1 profile -> __sv_stamp (its stamp file's content)
   emulate -L zsh
   local dir=${SHELLVAULT_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/shellvault}
-  local f=$dir/stamps/${1//\//%2F}
+  local name=${1//\%/%25}   # as shellvault names it: % -> %25, / -> %2F
+  local f=$dir/stamps/${name//\//%2F}
   __sv_stamp=
   [[ -r $f ]] && IFS= read -r __sv_stamp <$f
   return 0
@@ -487,7 +488,9 @@ _shellvault_write_saved() { # DIR [PROFILE]
         print -r -- $line
       done <$file
     fi
-    [[ -n $prof ]] && print -r -- "$dir"$'\t'"$prof"
+    if [[ -n $prof ]]; then
+      print -r -- "$dir"$'\t'"$prof"
+    fi
   } >$tmp && command mv -f $tmp $file
 }
 

@@ -228,7 +228,8 @@ function __shellvault_stamp --argument-names prof
         test -n "$dir"; or set dir $HOME/.local/state
         set dir $dir/shellvault
     end
-    set -l f $dir/stamps/(string replace -a / %2F -- $prof)
+    # as shellvault names it: % -> %25, then / -> %2F
+    set -l f $dir/stamps/(string replace -a % %25 -- $prof | string replace -a / %2F)
     set -g __sv_stamp
     test -r $f; and read -g __sv_stamp <$f
     return 0
@@ -513,7 +514,10 @@ function __shellvault_write_saved --argument-names dir prof
                 printf '%s\n' $line
             end <$file
         end
-        test -n "$prof"; and printf '%s\t%s\n' $dir $prof
+        if test -n "$prof"
+            printf '%s\t%s\n' $dir $prof
+        end
+        true
     end >$tmp; and command mv -f $tmp $file
 end
 
