@@ -1,17 +1,25 @@
 """Stores for the OS keyring.
 
-`SecretServiceStore` talks to the Linux Secret Service through `secretstorage` directly, in
-the item format of `keyring`'s SecretService backend (same attributes), because importing
-`keyring` costs ~90 ms and this is read on every `shellvault env`. `KeyringStore` uses the
+`SecretServiceStore` talks to the Linux Secret Service in the item format of `keyring`'s
+SecretService backend (same attributes, so both read each other's items), because
+importing `keyring` costs ~90 ms and this is read on every `shellvault env`. Reading
+(`get`, `usable`) goes through `dbus.py`, our own stdlib-only D-Bus client (one
+connection per process, one "plain" session), because even `secretstorage` costs ~50 ms
+to import and to read one item; writing, deleting and listing (cold paths that need the
+collection API and its unlock prompt) use `secretstorage`. `KeyringStore` uses the
 `keyring` package for every other OS keyring (macOS Keychain, Windows, KWallet).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from . import dbus
 from .errors import VaultError
+
+TYPE_CHECKING = False  # mypy takes this name as True; the hot path never imports typing
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVICE = "shellvault"
 KEYRING_APPID = "Python keyring library"  # what keyring writes, so both can read each other
@@ -23,6 +31,24 @@ LOCKED_HINT = (
 
 class VaultLocked(VaultError):
     pass
+
+
+_reader: dbus.SecretService | None = None
+_reader_key: tuple[int, str | None] = (0, None)
+
+
+def _secret_service() -> dbus.SecretService:
+    """The process's one reading connection (a new one after a fork or when
+    DBUS_SESSION_BUS_ADDRESS changes). dbus.Unavailable if there is no bus."""
+    global _reader, _reader_key
+    key = (os.getpid(), os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
+    if _reader is None or _reader_key != key:
+        if _reader is not None and _reader_key[0] == key[0]:
+            _reader.close()
+        _reader = None
+        _reader = dbus.SecretService.connect()
+        _reader_key = key
+    return _reader
 
 
 class SecretServiceStore:
@@ -42,27 +68,25 @@ class SecretServiceStore:
         ):
             return "no D-Bus session bus"
         try:
-            import secretstorage
-        except ImportError:
-            return "the secretstorage package is not installed"
-        try:
-            conn = secretstorage.dbus_init()
-        except Exception as exc:  # jeepney raises several kinds on a dead bus
-            return f"cannot connect to D-Bus ({exc.__class__.__name__})"
-        try:
-            if not secretstorage.check_service_availability(conn):
+            if not _secret_service().available():
                 return "no Secret Service daemon on the session bus"
-        except Exception as exc:
-            return f"Secret Service did not answer ({exc.__class__.__name__})"
-        finally:
-            conn.close()
+        except dbus.Unavailable as exc:
+            return str(exc)
+        except dbus.DBusError as exc:
+            return f"Secret Service did not answer ({exc})"
         return None
 
     def _open(self, unlock: bool) -> Any:
         if self._collection is not None:
             return self._collection
-        import secretstorage
-        from secretstorage import exceptions
+        try:
+            import secretstorage
+            from secretstorage import exceptions
+        except ImportError:
+            raise VaultError(
+                "writing to the OS keyring needs the secretstorage package; install it or "
+                "use the encrypted file store: export SHELLVAULT_BACKEND=file"
+            ) from None
 
         try:
             conn = secretstorage.dbus_init()
@@ -71,12 +95,13 @@ class SecretServiceStore:
         except exceptions.SecretStorageException as exc:
             raise VaultError(f"the OS keyring is not available: {exc}") from None
         except Exception as exc:
-            raise VaultError(f"the OS keyring is not available ({exc.__class__.__name__})") from None
+            name = exc.__class__.__name__
+            raise VaultError(f"the OS keyring is not available ({name})") from None
         if locked and unlock and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            try:
+            import contextlib
+
+            with contextlib.suppress(Exception):
                 collection.unlock()  # the desktop shows its own unlock dialog
-            except Exception:
-                pass
             locked = collection.is_locked()
         if locked:
             raise VaultLocked(f"the OS keyring is locked; {LOCKED_HINT}")
@@ -88,12 +113,21 @@ class SecretServiceStore:
         return list(collection.search_items({"service": SERVICE, "username": name}))
 
     def get(self, name: str) -> str | None:
-        for item in self._items(name):
-            if item.is_locked():
-                raise VaultLocked(f"the OS keyring item for {name} is locked; {LOCKED_HINT}")
-            secret: bytes = item.get_secret()
+        attributes = {"service": SERVICE, "username": name}
+        try:
+            secret = _secret_service().get_secret(attributes)
+        except dbus.Locked:
+            raise VaultLocked(f"the OS keyring is locked; {LOCKED_HINT}") from None
+        except dbus.Unavailable as exc:
+            raise VaultError(f"the OS keyring is not available: {exc}") from None
+        except dbus.DBusError as exc:
+            raise VaultError(f"could not read the OS keyring: {exc}") from None
+        if secret is None:
+            return None
+        try:
             return secret.decode()
-        return None
+        except UnicodeDecodeError:
+            raise VaultError(f"the OS keyring item for {name} is not UTF-8 text") from None
 
     def set(self, name: str, secret: str, label: str = "") -> None:
         collection = self._open(unlock=True)
@@ -101,7 +135,8 @@ class SecretServiceStore:
         try:
             collection.create_item(label or f"shellvault {name}", attributes, secret, replace=True)
         except Exception as exc:
-            raise VaultError(f"could not write to the OS keyring ({exc.__class__.__name__})") from None
+            name = exc.__class__.__name__
+            raise VaultError(f"could not write to the OS keyring ({name})") from None
 
     def delete(self, name: str) -> bool:
         items = self._items(name, unlock=True)
@@ -151,7 +186,8 @@ class KeyringStore:
         except errors.PasswordDeleteError:
             return None
         except errors.KeyringError as exc:
-            raise VaultError(f"could not {what} the OS keyring ({exc.__class__.__name__})") from None
+            name = exc.__class__.__name__
+            raise VaultError(f"could not {what} the OS keyring ({name})") from None
 
     def get(self, name: str) -> str | None:
         value: str | None = self._call("read", self._keyring.get_password, SERVICE, name)
