@@ -38,10 +38,17 @@
 # use_shellvault PROFILE
 use_shellvault() {
   if [ "$#" -ne 1 ] || [ -z "${1:-}" ]; then
-    __shellvault_direnv_error "usage: use shellvault PROFILE"
+    __shellvault_direnv_error "shellvault: usage: use shellvault PROFILE"
     return 2
   fi
   local profile="$1" bin="${SHELLVAULT_BIN:-}" out="" errfile="" err="" rc=0
+  # After `shellvault login`, direnv reloads by itself: the stamp is watched. Not
+  # under strict_env (set -e): there this failure ends the .envrc, and direnv
+  # then keeps none of its watches.
+  local then_what="direnv reloads by itself afterwards"
+  case "$-" in
+    *e*) then_what="then run 'direnv reload'" ;;
+  esac
 
   if [ -z "$bin" ]; then
     bin=$(command -v shellvault 2>/dev/null) || bin=""
@@ -84,7 +91,7 @@ use_shellvault() {
         __shellvault_direnv_watch "$profile"
         if [ "$rc" -eq 130 ] && [ "$limit" -gt 0 ] && [ $((SECONDS - started)) -ge "$limit" ]; then
           __shellvault_direnv_error "shellvault: no MFA code for $profile within ${limit}s:" \
-            "run 'shellvault login $profile' in a terminal; $(__shellvault_direnv_then)"
+            "run 'shellvault login $profile' in a terminal; $then_what"
         fi
         # Otherwise shellvault has said why, on the terminal.
         return "$rc"
@@ -96,8 +103,7 @@ use_shellvault() {
     else
       __shellvault_direnv_watch "$profile"
       __shellvault_direnv_error "shellvault: $profile needs an MFA code and direnv will not" \
-        "ask for it ($why): run 'shellvault login $profile' in a terminal;" \
-        "$(__shellvault_direnv_then)"
+        "ask for it ($why): run 'shellvault login $profile' in a terminal; $then_what"
       return 3
     fi
   fi
@@ -125,15 +131,6 @@ use_shellvault() {
     printf '%s' "$err" >&2 # notices of a successful run, as shellvault wrote them
   fi
   eval "$out"
-}
-
-# What to do after `shellvault login`: direnv reloads by itself, except under
-# strict_env, where this failure ends the .envrc and direnv drops its watches.
-__shellvault_direnv_then() {
-  case "$-" in
-    *e*) echo "then run 'direnv reload'" ;;
-    *) echo "direnv reloads by itself afterwards" ;;
-  esac
 }
 
 # Why shellvault must not ask on the terminal now (empty: it may ask).
