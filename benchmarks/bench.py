@@ -484,6 +484,150 @@ def verify_warm(ctx: Ctx, cli_key: str, configs: Mapping[str, Path]) -> str:
             + "\n".join(out))
 
 
+
+def ratio(a: Stats, b: Stats) -> float:
+    return a.median / b.median
+
+
+def scenarios_1_2_6(ctx: Ctx, configs: Mapping[str, Path]) -> None:
+    sv = ctx.shellvault
+    cli = [AWS_CLI, "configure", "export-credentials", "--profile", "account-a"]
+    awsume = [str(ctx.awsume_bin / "awsumepy"), "account-a"]
+    cmds: list[tuple[str, list[str]]] = [
+        ("python -c pass", with_env([ctx.venv_python, "-c", "pass"])),
+        ("shellvault env account-a (keyring)", with_env([sv, "env", "account-a"])),
+        ("shellvault env account-a (file)", with_env([sv, "env", "account-a"], ctx.file_env)),
+        ("aws configure export-credentials", with_env(cli)),
+        ("awsumepy account-a", with_env(awsume)),
+        ("/usr/bin/python3 -c pass (the AWS CLI's interpreter)",
+         with_env([DEBIAN_PYTHON, "-c", "pass"])),
+    ]
+    st = hyperfine(ctx, "s1-s2", cmds)
+    shown = {name: shlex.join(cmd) .replace(ctx.home.passphrase, "…") for name, cmd in cmds}
+    py, kr, fl, aws, aw = (st[n] for n, _ in cmds[:5])
+    ctx.section(
+        "Scenarios 1 and 2: `shellvault env account-a`, cached role session (one hyperfine run)",
+        timing_table(st) + "\n\nCommands (each through `/usr/bin/env`, so all pay the same "
+        "exec):\n\n" + "\n".join(f"- {n}: `{c}`" for n, c in shown.items()),
+    )
+    ctx.verdict("1", "keyring env vs AWS CLI v2 export-credentials",
+                f"{kr.median:.1f} / {aws.median:.1f} ms = **{ratio(kr, aws):.3f}×**", "≤ 0.12×",
+                ratio(kr, aws) <= 0.12)
+    ctx.verdict("1", "keyring env vs awsume (`awsumepy account-a`)",
+                f"{kr.median:.1f} / {aw.median:.1f} ms = **{ratio(kr, aw):.3f}×**", "≤ 0.2×",
+                ratio(kr, aw) <= 0.2)
+    ctx.verdict("1", "keyring env vs `python -c pass` (same interpreter)",
+                f"{kr.median:.1f} / {py.median:.1f} ms = **{ratio(kr, py):.2f}×**", "≤ 5×",
+                ratio(kr, py) <= 5)
+    ctx.verdict("2", "file-backend env vs AWS CLI v2",
+                f"{fl.median:.1f} / {aws.median:.1f} ms = **{ratio(fl, aws):.3f}×**", "≤ 0.3×",
+                ratio(fl, aws) <= 0.3)
+
+    cmds6: list[tuple[str, list[str]]] = [
+        ("shellvault env account-a, 10 profiles",
+         with_env([sv, "env", "account-a"], {"AWS_CONFIG_FILE": str(configs["10"])})),
+        ("shellvault env account-a, 10,000 profiles",
+         with_env([sv, "env", "account-a"], {"AWS_CONFIG_FILE": str(configs["10k"])})),
+        ("aws configure export-credentials, 10 profiles",
+         with_env(cli, {"AWS_CONFIG_FILE": str(configs["10"])})),
+        ("aws configure export-credentials, 10,000 profiles",
+         with_env(cli, {"AWS_CONFIG_FILE": str(configs["10k"])})),
+    ]
+    st6 = hyperfine(ctx, "s6", cmds6)
+    small, big, cli_small, cli_big = (st6[n] for n, _ in cmds6)
+    size = configs["10k"].stat().st_size
+    ctx.section(
+        "Scenario 6: a 10,000-profile config (keyring backend, one hyperfine run)",
+        timing_table(st6) + f"\n\nThe 10,000-profile file is {size / 1e6:.1f} MB: 9,997 "
+        "role profiles first, the walkthrough's three (`central`, `account-a`, `account-b`) "
+        "last, where a scanner that stops at the section it wants has the farthest to go.",
+    )
+    ctx.verdict("6", "env with 10,000 profiles vs 10 profiles",
+                f"{big.median:.1f} / {small.median:.1f} ms = **{ratio(big, small):.2f}×** "
+                f"(AWS CLI: {ratio(cli_big, cli_small):.2f}×)", "≤ 1.5×",
+                ratio(big, small) <= 1.5)
+
+
+
+# --------------------------------------------------------------------------- scenario 8
+
+
+def cold_home(ctx: Ctx, name: str, backend: str) -> tuple[SvHome, Path]:
+    """A fresh user whose config gets MFA codes from an ``mfa_process`` that logs each
+    call (one line per prompt); its keys added, nothing cached. On the keyring backend the
+    shared collection is emptied first (the keyring is one per bus, not per HOME)."""
+    home = SvHome(ctx.scratch / name)
+    home.world = ctx.world
+    home.env.update(ctx.world.env())
+    home.env.pop("SHELLVAULT_MFA_PROMPT", None)
+    if backend == "keyring":
+        home.use_keyring(ctx.ss_env)
+    prompts = home.home / "mfa-prompts.log"
+    script = home.home / "mfa-code"
+    script.write_text(f"#!/bin/sh\necho \"$$\" >>{shlex.quote(str(prompts))}\necho {MFA_CODE}\n")
+    script.chmod(0o755)
+    text = ctx.world.config_text().replace(
+        "[profile central]\n", f"[profile central]\nmfa_process = {script}\n", 1)
+    home.write_config(text)
+    home.add_keys("central", ctx.world.access_key_id, ctx.world.secret_access_key)
+    return home, prompts
+
+
+def count_lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def scenario_8(ctx: Ctx) -> None:
+    rows = []
+    for backend in ("keyring", "file"):
+        home, prompts = cold_home(ctx, f"cold-{backend}", backend)
+        ctx.moto.mark()
+        run([ctx.shellvault, "env", "account-a"], home.env)
+        first, p1 = ctx.moto.sts_calls(), count_lines(prompts)
+        ctx.moto.mark()
+        run([ctx.shellvault, "env", "account-b"], home.env)
+        second, p2 = ctx.moto.sts_calls(), count_lines(prompts) - p1
+
+        home2, prompts2 = cold_home(ctx, f"cold-{backend}-concurrent", backend)
+        ctx.moto.mark()
+        procs = [
+            subprocess.Popen([ctx.shellvault, "env", "account-a"], env=home2.env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             cwd=str(home2.home))
+            for _ in range(10)
+        ]
+        outs = [p.communicate(timeout=120) for p in procs]
+        codes = [p.returncode for p in procs]
+        keys = {m.group(1) for o, _ in outs for m in [re.search(r"AWS_ACCESS_KEY_ID=\W?(\w+)", o)]
+                if m}
+        calls = ctx.moto.sts_calls()
+        gst, ar = calls.count("GetSessionToken"), calls.count("AssumeRole")
+        conc_prompts = count_lines(prompts2)
+        ok1 = first == ["GetSessionToken", "AssumeRole"] and p1 == 1
+        ok2 = second == ["AssumeRole"] and p2 == 0
+        ok3 = gst == 1 and codes == [0] * 10
+        rows.append(f"| {backend} | {', '.join(first)} | {p1} | {', '.join(second) or '–'} | {p2} "
+                    f"| {gst} | {ar} | {conc_prompts} | {codes.count(0)}/10, {len(keys)} distinct "
+                    "key(s) |")
+        ctx.verdict("8", f"cold, first role ({backend})",
+                    f"{len(first)} STS calls ({', '.join(first)}), {p1} MFA prompt(s)",
+                    "2 calls, 1 prompt", ok1)
+        ctx.verdict("8", f"cold, second role ({backend})",
+                    f"{len(second)} STS call(s), {p2} prompts", "1 call, 0 prompts", ok2)
+        ctx.verdict("8", f"10 concurrent cold `env` ({backend})",
+                    f"{gst} GetSessionToken, {ar} AssumeRole, {conc_prompts} prompt(s), "
+                    f"{codes.count(0)}/10 succeeded", "1 GetSessionToken", ok3)
+    ctx.section(
+        "Scenario 8: the cold path (STS calls from moto's request recorder, MFA prompts "
+        "from an `mfa_process` that logs each call)",
+        "| backend | first role (account-a): STS calls | prompts | second role (account-b): "
+        "STS calls | prompts | 10 concurrent cold `env account-a`: GetSessionToken | "
+        "AssumeRole | prompts | exit 0 |\n|---|---|---:|---|---:|---:|---:|---:|---|\n"
+        + "\n".join(rows),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a fast check)")
@@ -491,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--awsume-venv", default=str(REPO / ".bench" / "awsume-venv"))
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--hold", action="store_true",
-                        help="debug: set up, warm, write .bench/run/env.sh and wait for Enter")
+                        help="debug: set up, warm, write .bench/run/env.sh, wait until .bench/run/hold is deleted")
     args = parser.parse_args(argv)
     scratch = REPO / ".bench" / "run"
     if scratch.exists():
@@ -507,9 +651,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.hold:
             (scratch / "env.sh").write_text(
                 "".join(f"export {k}={shlex.quote(v)}\n" for k, v in ctx.env.items()))
-            input("set up; `. .bench/run/env.sh` elsewhere; Enter stops the servers ")
+            hold = scratch / "hold"
+            hold.touch()
+            log(f"set up: `. {scratch}/env.sh`; delete {hold} to stop the servers")
+            while hold.exists():
+                time.sleep(1)
             return 0
         ctx.section("Caches are warm (checked before timing)", verify_warm(ctx, cli_key, configs))
+        scenarios_1_2_6(ctx, configs)
+        scenario_8(ctx)  # last: it empties the shared keyring collection
         print("\n".join(ctx.sections))
     return 0
 
