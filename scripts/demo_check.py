@@ -3,8 +3,8 @@ and fish through a pseudo-terminal (pexpect), with a pass/fail line per step.
 
 Each shell gets its own fresh demo HOME (so each one sees the MFA prompt), all of
 them share one moto server. The shell is started exactly as the interactive demo
-starts it (same rc file, same environment), only TERM is fixed (``xterm``; ``dumb``
-for fish, whose line editor then repaints plainly).
+starts it (same rc file, same environment), only TERM is fixed to ``xterm`` (fish
+shows no completion pager on a ``dumb`` terminal).
 
 Command lines are wrapped in markers (``printf '__SV_''END_3__'``) so that the echo
 of a typed line can never be mistaken for its output.
@@ -54,7 +54,7 @@ class DemoShell:
         self.shell = home.shell
         self.timeout = timeout
         env = dict(home.env)
-        env["TERM"] = "dumb" if home.shell == "fish" else "xterm"
+        env["TERM"] = "xterm"
         self.transcript = io.StringIO()
         self.child = pexpect.spawn(
             home.argv[0],
@@ -120,10 +120,11 @@ class DemoShell:
         """Wait until the shell is at a fresh prompt; return its segment."""
         return self.run(":").segment
 
-    def completions(self, partial: str, wanted: list[str], tabs: int = 4) -> str:
+    def completions(self, partial: str, wanted: list[str], tabs: int = 6) -> str:
         """Type ``partial``, then TAB until every ``wanted`` word is on the screen (a
-        first TAB may only insert the common prefix, bash lists on the third); return
-        the screen text; then cancel the line with Ctrl-C."""
+        first TAB may only insert the common prefix, bash lists on the third, fish on
+        a dumb terminal cycles through the candidates in the line); return the screen
+        text; then cancel the line with Ctrl-C."""
         start = len(self.transcript.getvalue())
         self.child.send(partial)
         seen = ""
@@ -232,10 +233,14 @@ def check_shell(demo: Demo, shell: str, checker: Checker) -> None:
         ran = s.run(eval_line(shell, "account-a"), mfa_answer=DEMO_MFA_CODE, max_mfa=1)
         if ran.mfa_prompts != 1:
             raise StepFailed(f"expected one MFA prompt, saw {ran.mfa_prompts}: {ran.output!r}")
-        if ran.status != 0:
-            raise StepFailed(f"exit status {ran.status}: {ran.output!r}")
         got = s.env_dump()
-        if got.get("SHELLVAULT_PROFILE") != "account-a" or not got.get("AWS_SESSION_TOKEN"):
+        loaded = got.get("SHELLVAULT_PROFILE") == "account-a" and got.get("AWS_SESSION_TOKEN")
+        if ran.status != 0:
+            raise StepFailed(
+                f"exit status {ran.status} (credentials {'loaded' if loaded else 'not loaded'});"
+                f" output: {ran.output!r}"
+            )
+        if not loaded:
             raise StepFailed(f"account-a's credentials are not in the shell: {sorted(got)}")
         nonlocal env_before
         env_before = got

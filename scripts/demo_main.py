@@ -68,7 +68,7 @@ def tour(demo: Demo, home: DemoHome) -> str:
             "",
             "Try:",
             row(eval_line(shell), f"MFA code: any 6 digits here, e.g. {DEMO_MFA_CODE}"),
-            row("", "then look at the prompt: aws:account-a 59m"),
+            row("", "then look at the prompt: aws:account-a 1h00m, counting down"),
             row("aws s3 ls", f"only {w.account_a_bucket}"),
             row("with-role account-b aws s3 ls", f"only {w.account_b_bucket}, no second MFA code;"),
             row("", "this shell stays on account-a"),
