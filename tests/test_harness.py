@@ -470,3 +470,18 @@ def test_aws_keyring_home_keeps_the_keys_in_the_private_secret_service(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [ACCOUNT_B, "account-b-bucket"]
+
+
+def test_scripts_test_setup_only_prepares_without_running_pytest() -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "test"), "--setup-only"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "environment ready" in result.stderr
+    assert "passed" not in result.stdout and "collected" not in result.stdout
+    assert (REPO_ROOT / ".venv" / "bin" / "shellvault").exists()
