@@ -229,7 +229,9 @@ def _rc_for(
         return (
             "bindkey -e\nsetopt prompt_subst\nunsetopt prompt_sp beep\n"
             "__svn=0\nPROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{%?}> '\nRPROMPT=\nHISTFILE=/dev/null\n"
+            + (COMPINIT + "\n" if compinit == "before" else "")
             + before + "\n" + src + after + "\n"
+            + (COMPINIT + "\n" if compinit == "after" else "")
         )
     if shell == "fish":
         return (
@@ -960,6 +962,9 @@ class SharedShellTests:
         assert sh.complete("with-role --save cen") == ["with-role", "--save", "central"]
         # after the profile: a command, completed as the shell would
         assert sh.complete("with-role central whoam") == ["with-role", "central", "whoami"]
+        assert sh.complete("shellvault exec account-a -- whoam") == [
+            "shellvault", "exec", "account-a", "--", "whoami"
+        ]
 
     def test_complete_profiles_from_aws_config_file(self, home: Path, stub: StubShellvault) -> None:
         other = home / "other-config"

@@ -22,9 +22,9 @@
 [[ -n ${ZSH_VERSION-} ]] || return 0
 
 typeset -ga __sv_vars
-__sv_vars=(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
-  AWS_CREDENTIAL_EXPIRATION AWS_SESSION_EXPIRATION AWS_REGION AWS_DEFAULT_REGION
-  AWS_PROFILE AWS_DEFAULT_PROFILE SHELLVAULT_PROFILE SHELLVAULT_ACCOUNT SHELLVAULT_EXPIRES)
+set -A __sv_vars AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN \
+  AWS_CREDENTIAL_EXPIRATION AWS_SESSION_EXPIRATION AWS_REGION AWS_DEFAULT_REGION \
+  AWS_PROFILE AWS_DEFAULT_PROFILE SHELLVAULT_PROFILE SHELLVAULT_ACCOUNT SHELLVAULT_EXPIRES
 
 # State, kept when the file is sourced again.
 typeset -g SHELLVAULT_PROMPT_SEGMENT="${SHELLVAULT_PROMPT_SEGMENT-}"
@@ -623,6 +623,7 @@ _shellvault_profile_names() {
 }
 
 _shellvault_register_completion() {
+  emulate -L zsh
   (( ${+functions[compdef]} )) || return 0
   if (( ! ${+functions[_shellvault]} )) && [[ -n $__sv_plugin_dir && -r $__sv_plugin_dir/_shellvault ]]; then
     autoload -Uz $__sv_plugin_dir/_shellvault
@@ -633,12 +634,15 @@ _shellvault_register_completion() {
 }
 
 # compinit has usually run already (oh-my-zsh, or plugins loaded after it);
-# if not, the first precmd registers the completion.
-if [[ -n $__sv_plugin_dir && -r $__sv_plugin_dir/_shellvault ]]; then
-  (( ${fpath[(Ie)$__sv_plugin_dir]} )) || fpath=($__sv_plugin_dir $fpath)
-fi
-_shellvault_register_completion
-
-autoload -Uz add-zsh-hook
-add-zsh-hook precmd _shellvault_precmd
-add-zsh-hook chpwd _shellvault_chpwd
+# if not, the first precmd registers the completion. Run under zsh's own
+# options: a user's ksh_arrays would make $fpath its first element only.
+() {
+  emulate -L zsh
+  if [[ -n $__sv_plugin_dir && -r $__sv_plugin_dir/_shellvault ]]; then
+    (( ${fpath[(Ie)$__sv_plugin_dir]} )) || fpath=($__sv_plugin_dir $fpath)
+  fi
+  _shellvault_register_completion
+  autoload -Uz add-zsh-hook
+  add-zsh-hook precmd _shellvault_precmd
+  add-zsh-hook chpwd _shellvault_chpwd
+}
