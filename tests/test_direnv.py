@@ -317,6 +317,7 @@ def test_enter_loads_the_profile_and_leaving_restores_the_shell(
     out = sh.run("cd proj")
     assert "direnv: loading" in out
     assert our_lines(out) == [], out  # a cached session: no prompt, no message
+    assert "direnv: loading" not in sh.run("")  # and no reload loop
     loaded = sh.vars((*CONTRACT, "AWS_PROFILE"))
     assert loaded["SHELLVAULT_PROFILE"] == "account-a"
     assert loaded["SHELLVAULT_ACCOUNT"] == world.account_a
@@ -330,7 +331,6 @@ def test_enter_loads_the_profile_and_leaving_restores_the_shell(
     ident = sh.run("aws sts get-caller-identity --query Arn --output text")
     assert f"arn:aws:sts::{world.account_a}:assumed-role/" in ident
 
-    # No reload loop: further prompts do not run the .envrc again.
     for _ in range(2):
         assert "direnv: loading" not in sh.run("")
 
@@ -377,6 +377,9 @@ def test_mfa_prompt_on_the_terminal_then_loaded(
     sh.child.expect(r"MFA code for arn:aws:iam::\d+:mfa/\S+: ")
     sh.child.sendline(world.mfa_code())
     sh.child.expect(PROMPT)
+    # The stamps this very load wrote were recorded after the write: the next
+    # prompt does not load again.
+    assert "direnv: loading" not in sh.run("")
     assert sh.var("SHELLVAULT_PROFILE") == "account-a"
     assert sh.var("SHELLVAULT_ACCOUNT") == world.account_a
     assert sorted(moto_server.sts_calls()) == ["AssumeRole", "GetSessionToken"]
@@ -512,6 +515,42 @@ def test_fish_never_prompts_and_fails_fast(direnv_home: SvHome, shells: list[She
     prime(home)
     sh.run("")
     assert sh.var("SHELLVAULT_PROFILE") == "account-a"
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        # A background job may not read the terminal (SIGTTIN would stop the reader).
+        ("direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"' & wait",
+         "direnv runs in the background"),
+        # A terminal left in raw mode (what fish does) would never deliver a line.
+        ("stty -icanon; direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"'; "
+         "stty icanon", "the terminal is not in line mode"),
+    ],
+    ids=["background", "raw-terminal"],
+)
+def test_no_prompt_where_the_terminal_cannot_answer(
+    direnv_home: SvHome, shells: list[Shell], setup: str, reason: str
+) -> None:
+    home = direnv_home
+    sh = start(shells, "bash", home, setup=("set -m",))
+    out = sh.run(setup, timeout=20)
+    assert "MFA code for" not in out
+    assert "<unset>" in out
+    lines = our_lines(out)
+    assert len(lines) == 1, out
+    assert f"direnv will not ask for it ({reason}): run 'shellvault login account-a'" in lines[0]
+
+
+def test_fish_is_recognised_from_directs_command_line(sv_home: SvHome) -> None:
+    """`direnv export fish` is the parent of the .envrc's bash: that alone keeps the
+    extension from asking, whatever the terminal's mode."""
+    script = f'source "{EXTENSION}"; __shellvault_direnv_parent_is_fish && echo FISH || echo OTHER'
+    launcher = "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])"
+    for shell, expected in (("fish", "FISH"), ("zsh", "OTHER"), ("bash", "OTHER")):
+        done = sv_home.run_program(["python3", "-c", launcher, script, "export", shell],
+                                   check=True)
+        assert done.stdout.strip() == expected, (shell, done.stdout, done.stderr)
 
 
 # --------------------------------------------------------------------------- errors
