@@ -63,8 +63,8 @@ class SecretServiceStore:
     @staticmethod
     def usable() -> str | None:
         """None if the Secret Service answers on the session bus, else why not."""
-        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not os.path.exists(
-            f"/run/user/{os.getuid()}/bus"
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not any(
+            os.path.exists(path) for _, path in dbus.bus_addresses()
         ):
             return "no D-Bus session bus"
         try:

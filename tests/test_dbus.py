@@ -247,6 +247,31 @@ def test_store_on_a_bogus_bus(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "not available" in str(caught.value)
 
 
+def test_default_address_is_the_runtime_dir_bus(
+    keyring_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DBUS_SESSION_BUS_ADDRESS: $XDG_RUNTIME_DIR/bus (here a link to the test bus)."""
+    address = _address(keyring_env)
+    if not address.startswith("unix:path="):
+        pytest.skip(f"the test bus is not a path socket: {address}")
+    (tmp_path / "bus").symlink_to(address[len("unix:path=") :].split(",")[0])
+    _write(keyring_env, "via-default", b"found")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert SecretServiceStore.usable() is None
+    assert SecretServiceStore().get("via-default") == "found"
+
+
+def test_no_bus_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.path.exists(f"/run/user/{os.getuid()}/bus"):
+        pytest.skip("this machine has a session bus at /run/user/$UID/bus")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert SecretServiceStore.usable() == "no D-Bus session bus"
+    with pytest.raises(dbus.Unavailable):
+        dbus.Connection()
+
+
 def test_second_address_is_tried(secret_service: dict[str, str]) -> None:
     address = "unix:path=/nonexistent/bus;" + _address(secret_service)
     with dbus.SecretService.connect(address).connection as conn:
