@@ -85,7 +85,9 @@ def render(assignments: Assignments, shell: str) -> str:
         if shell in ("bash", "zsh", "sh"):
             line = f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};"
         elif shell == "fish":
-            line = f"set -e {name};" if value is None else f"set -gx {name} {_fish_quote(value)};"
+            # `set -e` of an unset variable returns 4; `source` must end with status 0.
+            line = (f"set -e {name}; or true;" if value is None
+                    else f"set -gx {name} {_fish_quote(value)};")
         elif shell == "powershell":
             line = (f"Remove-Item Env:{name} -ErrorAction SilentlyContinue;" if value is None
                     else f"$Env:{name} = {_powershell_quote(value)};")

@@ -104,3 +104,13 @@ def test_powershell_tcsh_dotenv_quoting() -> None:
     assert render({"A": "a!b"}, "tcsh") == "setenv A 'a'\\!'b';\n"
     assert render({"A": 'x"$y\n'}, "dotenv") == 'A="x\\"\\$y\\n"\n'
     assert render({"A": None}, "dotenv") == ""
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "sh", "fish"])
+def test_evaluating_the_output_ends_with_status_zero(shell: str) -> None:
+    require_program(shell)
+    for values in (contract(_session(), "central", None), unset_all()):
+        script = render(values, shell) + "echo status=$" + ("status" if shell == "fish" else "?")
+        done = subprocess.run([*SHELL_ARGV[shell], script], capture_output=True, text=True,
+                              timeout=20, env={"PATH": "/usr/bin:/bin"})
+        assert done.stdout.strip() == "status=0", (shell, done.stdout, done.stderr)
