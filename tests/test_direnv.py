@@ -390,11 +390,12 @@ def test_mfa_prompt_on_the_terminal_then_loaded(
     assert other.var("SHELLVAULT_PROFILE") == "account-a"
 
 
+@pytest.mark.parametrize("kind", SHELLS)
 def test_ctrl_c_at_the_prompt_skips_and_leaves_the_shell_as_it_was(
-    direnv_home: SvHome, shells: list[Shell]
+    direnv_home: SvHome, shells: list[Shell], kind: str
 ) -> None:
     home = direnv_home
-    sh = start(shells, "bash", home, env={"AWS_PROFILE": "outer"})
+    sh = start(shells, kind, home, env={"AWS_PROFILE": "outer"})
     sh.child.sendline("cd proj")
     sh.child.expect(r"MFA code for \S+: ")
     sh.child.sendcontrol("c")
@@ -406,18 +407,28 @@ def test_ctrl_c_at_the_prompt_skips_and_leaves_the_shell_as_it_was(
     assert "hello" in sh.run("echo hel''lo")
 
 
-@pytest.mark.parametrize("kind", SHELLS)
+@pytest.mark.parametrize(
+    ("kind", "envrc"),
+    [
+        ("bash", ""),
+        ("zsh", ""),
+        # bash 3.2 (macOS) has no $BASHPID: the watchdog finds its target another way.
+        ("bash", "unset BASHPID\n"),
+    ],
+    ids=["bash", "zsh", "bash-without-BASHPID"],
+)
 def test_an_unanswered_prompt_times_out_and_the_shell_comes_back(
-    direnv_home: SvHome, shells: list[Shell], kind: str
+    direnv_home: SvHome, shells: list[Shell], kind: str, envrc: str
 ) -> None:
     home = direnv_home
+    make_project(home, envrc + "use shellvault account-a\n")
     sh = start(shells, kind, home,
                env={"SHELLVAULT_DIRENV_PROMPT_TIMEOUT": "2", "AWS_PROFILE": "outer"})
     sh.child.sendline("cd proj")
     sh.child.expect(r"needs an MFA code \(2s; Ctrl-C skips it\)")
     sh.child.expect(r"MFA code for \S+: ")
     started = time.monotonic()
-    sh.child.expect(r"no MFA code for account-a within 2s: run 'shellvault login account-a'"
+    sh.child.expect(r"account-a got no answer within 2s: run 'shellvault login account-a'"
                     r" in a terminal; direnv reloads by itself afterwards", timeout=15)
     sh.child.expect(PROMPT, timeout=15)
     assert time.monotonic() - started < 8
@@ -551,6 +562,48 @@ def test_fish_is_recognised_from_directs_command_line(sv_home: SvHome) -> None:
         done = sv_home.run_program(["python3", "-c", launcher, script, "export", shell],
                                    check=True)
         assert done.stdout.strip() == expected, (shell, done.stdout, done.stderr)
+
+
+def test_the_file_store_passphrase_is_asked_like_a_code(
+    direnv_home: SvHome, shells: list[Shell]
+) -> None:
+    """Without SHELLVAULT_FILE_PASSPHRASE the encrypted store asks for its passphrase:
+    on the terminal when possible, else shellvault's own line says what to do."""
+    home = direnv_home
+    prime(home)
+    no_passphrase = {"SHELLVAULT_FILE_PASSPHRASE": None}
+    line = _only_error(home, home.home / "proj", no_passphrase)
+    assert line == ("direnv: shellvault: the file store needs its passphrase: set "
+                    "SHELLVAULT_FILE_PASSPHRASE or run shellvault in a terminal")
+
+    sh = start(shells, "bash", home, env=no_passphrase)
+    sh.child.sendline("cd proj")
+    sh.child.expect(r"account-a needs input \(60s; Ctrl-C skips it\)")
+    sh.child.expect("shellvault file store passphrase: ")
+    sh.child.sendline(home.passphrase)
+    sh.child.expect(PROMPT)
+    assert sh.var("SHELLVAULT_PROFILE") == "account-a"
+
+
+def test_errors_show_even_with_direnv_logging_silenced(direnv_home: SvHome) -> None:
+    """DIRENV_LOG_FORMAT= silences direnv's chatter, not a project's missing credentials."""
+    home = direnv_home
+    _, err, _ = direnv_export_json(home, home.home / "proj", {"DIRENV_LOG_FORMAT": ""})
+    assert err.splitlines() == [
+        "shellvault: account-a needs an MFA code and direnv will not ask for it (no terminal): "
+        "run 'shellvault login account-a' in a terminal; direnv reloads by itself afterwards"
+    ]
+
+
+def test_the_command_to_run_is_quoted_for_the_shell(direnv_home: SvHome) -> None:
+    home = direnv_home
+    assert home.world is not None
+    home.write_config(home.world.config_text(
+        "[profile my team]\nsource_profile = central\n"
+        f"role_arn = {home.world.role_a_arn}\nmfa_serial = {home.world.mfa_serial}\n"))
+    make_project(home, "use shellvault 'my team'\n", name="spaced")
+    line = _only_error(home, home.home / "spaced")
+    assert "run 'shellvault login my\\ team' in a terminal" in line, line
 
 
 # --------------------------------------------------------------------------- errors

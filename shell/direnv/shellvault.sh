@@ -71,39 +71,41 @@ use_shellvault() {
     out=$("$bin" env --shell bash --no-input "$profile" </dev/null) || rc=$?
   fi
 
-  # 2. Input needed: ask on the terminal when that is safe, else say what to run.
+  # 2. Input needed (exit 3): ask on the terminal when that is safe, else say
+  # what to run. shellvault's stderr line says what is missing: an MFA code,
+  # or the encrypted file store's passphrase.
   if [ "$rc" -eq 3 ]; then
-    local why="" limit="${SHELLVAULT_DIRENV_PROMPT_TIMEOUT:-60}" started="$SECONDS"
+    local need="input" why="" login="" limit="${SHELLVAULT_DIRENV_PROMPT_TIMEOUT:-60}"
+    local started="$SECONDS"
+    case "$err" in *"MFA code"*) need="an MFA code" ;; esac
     case "$limit" in '' | *[!0-9]*) limit=60 ;; esac
-    case "$err" in
-      *passphrase*) why="input" ;; # the file store's passphrase: shellvault's line says it
-      *) why=$(__shellvault_direnv_no_prompt_reason) ;;
-    esac
+    printf -v login 'shellvault login %q' "$profile"
+    why=$(__shellvault_direnv_no_prompt_reason)
     if [ -z "$why" ]; then
       local wait="Ctrl-C skips it"
       if [ "$limit" -gt 0 ]; then
         wait="${limit}s; $wait"
       fi
-      __shellvault_direnv_status "shellvault: $profile needs an MFA code ($wait)"
+      __shellvault_direnv_status "shellvault: $profile needs $need ($wait)"
       rc=0 err=""
       out=$(__shellvault_direnv_prompting_env "$bin" "$profile" "$limit" </dev/null) || rc=$?
       if [ "$rc" -ne 0 ]; then
         __shellvault_direnv_watch "$profile"
         if [ "$rc" -eq 130 ] && [ "$limit" -gt 0 ] && [ $((SECONDS - started)) -ge "$limit" ]; then
-          __shellvault_direnv_error "shellvault: no MFA code for $profile within ${limit}s:" \
-            "run 'shellvault login $profile' in a terminal; $then_what"
+          __shellvault_direnv_error "shellvault: $profile got no answer within ${limit}s:" \
+            "run '$login' in a terminal; $then_what"
         fi
         # Otherwise shellvault has said why, on the terminal.
         return "$rc"
       fi
-    elif [ "$why" = input ]; then
+    elif [ "$need" = "an MFA code" ]; then
       __shellvault_direnv_watch "$profile"
-      __shellvault_direnv_error_lines "$err"
+      __shellvault_direnv_error "shellvault: $profile needs an MFA code and direnv will not" \
+        "ask for it ($why): run '$login' in a terminal; $then_what"
       return 3
     else
       __shellvault_direnv_watch "$profile"
-      __shellvault_direnv_error "shellvault: $profile needs an MFA code and direnv will not" \
-        "ask for it ($why): run 'shellvault login $profile' in a terminal; $then_what"
+      __shellvault_direnv_error_lines "$err"
       return 3
     fi
   fi
