@@ -493,7 +493,6 @@ class Connection:
 
     def __init__(self, address: str | None = None, timeout: float = TIMEOUT) -> None:
         self.timeout = timeout
-        self.pid = os.getpid()
         self._sock: _net.socket | None = None
         self._buf = bytearray()
         self._serial = 0
