@@ -19,11 +19,26 @@ WAIT_LIMIT = 300.0  # someone may be typing an MFA code
 
 
 def _holder(fd: int) -> str:
+    """Who holds the lock, as the user would recognise it (pid and command line)."""
     try:
         pid = int(os.pread(fd, 32, 0).split()[0])
     except (OSError, ValueError, IndexError):
         return "another shellvault"
-    return f"another shellvault (pid {pid})"
+    try:
+        import psutil
+
+        command = " ".join(_command_words(psutil.Process(pid).cmdline()))
+    except Exception:  # gone already, or not ours to inspect
+        return f"another shellvault (pid {pid})"
+    return f"pid {pid} ({command})"
+
+
+def _command_words(argv: list[str]) -> list[str]:
+    # "/venv/bin/python /venv/bin/shellvault env account-a" -> "shellvault env account-a"
+    for index, word in enumerate(argv):
+        if os.path.basename(word) == "shellvault":
+            return ["shellvault", *argv[index + 1:]]
+    return [os.path.basename(argv[0]), *argv[1:]] if argv else ["?"]
 
 
 @contextmanager

@@ -398,3 +398,25 @@ def test_endpoint_url_from_the_config_file(aws_home: Any, moto_server: Any) -> N
                         env={"AWS_ENDPOINT_URL": None})
     assert done.returncode == 0, done.stderr
     assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+
+
+def test_a_waiting_process_says_who_it_waits_for(aws_home: Any, tmp_path: Path) -> None:
+    started = tmp_path / "mfa-started"
+    script = tmp_path / "slow-mfa.sh"
+    script.write_text(f"#!/bin/sh\necho asked >> {started}\nsleep 2\necho {CODE}\n")
+    script.chmod(0o755)
+    text = aws_home.config_path.read_text().replace(
+        "[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
+    aws_home.config_path.write_text(text)
+    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=aws_home.env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not started.exists():
+        assert time.monotonic() < deadline and holder.poll() is None
+        time.sleep(0.05)
+    waiter = aws_home.run("env", "--shell", "bash", "account-a")
+    assert holder.wait(timeout=30) == 0
+    assert waiter.returncode == 0, waiter.stderr
+    assert f"waiting for pid {holder.pid} (shellvault login account-a)" in waiter.stderr
+    assert started.read_text().splitlines() == ["asked"]
