@@ -364,13 +364,20 @@ def test_a_session_change_elsewhere_reloads_on_the_next_prompt(
     assert moto_server.sts_calls() == ["AssumeRole"]
 
 
-@pytest.mark.parametrize("kind", SHELLS)
+@pytest.mark.parametrize(
+    ("kind", "direnv_toml"),
+    [("bash", ""), ("zsh", ""), ("bash", "[global]\ndisable_stdin = true\n")],
+    ids=["bash", "zsh", "bash-disable_stdin"],
+)
 def test_mfa_prompt_on_the_terminal_then_loaded(
-    direnv_home: SvHome, moto_server: Any, shells: list[Shell], kind: str
+    direnv_home: SvHome, moto_server: Any, shells: list[Shell], kind: str, direnv_toml: str
 ) -> None:
+    """The code is read from /dev/tty, never stdin: direnv's disable_stdin changes nothing."""
     home = direnv_home
     world = home.world
     assert world is not None
+    if direnv_toml:
+        (Path(home.env["XDG_CONFIG_HOME"]) / "direnv" / "direnv.toml").write_text(direnv_toml)
     sh = start(shells, kind, home)
     sh.child.sendline("cd proj")
     sh.child.expect(r"account-a needs an MFA code \(60s; Ctrl-C skips it\)")
