@@ -5,8 +5,9 @@ Fixtures (see each docstring):
 * ``moto_server`` (session): a real ``moto_server`` process on 127.0.0.1, with
   ``.url .port .pid .reset() .mark() .sts_calls()``.
 * ``world`` (session): the README walkthrough built in that moto (``tests/world.py``).
-* ``secret_service`` (session): gnome-keyring's Secret Service on a private D-Bus
-  session; yields the env vars (``DBUS_SESSION_BUS_ADDRESS``) a subprocess needs.
+* ``secret_service``: gnome-keyring's Secret Service on a private D-Bus session,
+  started once per session (``secret_service_session``); yields the env vars
+  (``DBUS_SESSION_BUS_ADDRESS``) a subprocess needs, default collection unlocked.
 * ``sv_home`` (function): an isolated user for running the ``shellvault`` console script.
 * ``aws_home`` (function): ``sv_home`` + the world's ``~/.aws/config`` + alice's keys added.
 * ``aws_keyring_home`` (function): the same with the keyring backend on the private bus.
@@ -442,17 +443,27 @@ class SecretService:
 
 
 @pytest.fixture(scope="session")
-def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Env vars (``DBUS_SESSION_BUS_ADDRESS``) of a private gnome-keyring Secret
-    Service whose default collection is unlocked with ``SECRET_SERVICE_PASSWORD``.
-    Session-wide: items persist between tests (``sv_home.use_keyring`` empties the
-    collection and unlocks it first)."""
+def secret_service_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretService]:
+    """The one gnome-keyring Secret Service of the test session (started on first use)."""
     service = SecretService(tmp_path_factory.mktemp("secret-service"))
     service.start()
     try:
-        yield dict(service.env)
+        yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+def secret_service(secret_service_session: SecretService) -> Iterator[dict[str, str]]:
+    """Env vars (``DBUS_SESSION_BUS_ADDRESS``) of the session's private gnome-keyring
+    Secret Service. The daemon lives for the whole session; this handle is per test:
+    the default collection is unlocked (``SECRET_SERVICE_PASSWORD``) before and after
+    each test, so a test that locks it need not undo that. Items persist between tests
+    (``sv_home.use_keyring`` and ``clear_default_collection`` empty the collection)."""
+    env = dict(secret_service_session.env)
+    unlock_default_collection(env, secret_service_session.password)
+    yield env
+    unlock_default_collection(env, secret_service_session.password)
 
 
 # --------------------------------------------------------------------------- isolated users

@@ -485,3 +485,12 @@ def test_scripts_test_setup_only_prepares_without_running_pytest() -> None:
     assert "environment ready" in result.stderr
     assert "passed" not in result.stdout and "collected" not in result.stdout
     assert (REPO_ROOT / ".venv" / "bin" / "shellvault").exists()
+
+
+def test_a_lock_left_by_an_earlier_test_is_undone_a(secret_service: dict[str, str]) -> None:
+    lock_default_collection(secret_service)  # and "forget" to unlock
+
+
+def test_a_lock_left_by_an_earlier_test_is_undone_b(secret_service: dict[str, str]) -> None:
+    with secret_service_connection(secret_service) as conn:
+        assert not secretstorage.get_default_collection(conn).is_locked()
