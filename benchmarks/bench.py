@@ -631,6 +631,378 @@ def scenario_8(ctx: Ctx) -> None:
 
 
 
+
+# --------------------------------------------------------------------------- shell plugins
+
+
+def plugin(shell: str) -> Path:
+    return REPO / SHELL_FILES[shell]
+
+
+def plugins_present() -> list[str]:
+    return [sh for sh in SHELL_FILES if plugin(sh).is_file()]
+
+
+def eval_line(ctx: Ctx, shell: str) -> str:
+    """The rc line that makes credentials active (the README's usage)."""
+    sv = shlex.quote(ctx.shellvault)
+    if shell == "fish":
+        return f"{sv} env --shell fish account-a | source"
+    return f'eval "$({sv} env --shell {shell} account-a)"'
+
+
+def shell_run(ctx: Ctx, shell: str, script: str, env: Mapping[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a shell with no user config (fish: interactive, no tty)."""
+    argv = {"bash": ["bash", "--norc", "--noprofile", "-c", script],
+            "zsh": ["zsh", "-f", "-c", script],
+            # -i: the fish plugin returns at once unless `status is-interactive`
+            "fish": ["fish", "--no-config", "-i", "-c", script]}[shell]
+    return run(argv, env or ctx.env)
+
+
+def scenario_3(ctx: Ctx) -> None:
+    src = f". {shlex.quote(str(plugin('bash')))}"
+    sv = ctx.shellvault
+    cmds: list[tuple[str, list[str]]] = [
+        ("bash: plugin + `with-role account-a true`",
+         with_env(["bash", "--norc", "--noprofile", "-c", f"{src}; with-role account-a true"])),
+        ("bash: plugin + `true`",
+         with_env(["bash", "--norc", "--noprofile", "-c", f"{src}; true"])),
+        ("shellvault env account-a (scenario 1)", with_env([sv, "env", "account-a"])),
+        ("shellvault env --shell bash account-a (what with-role runs)",
+         with_env([sv, "env", "--shell", "bash", "account-a"])),
+    ]
+    check = run(["bash", "--norc", "--noprofile", "-c",
+                 f"{src}; with-role account-a sh -c 'echo $SHELLVAULT_PROFILE'"], ctx.env)
+    if check.stdout.strip() != "account-a":
+        raise RuntimeError(f"with-role did not run with account-a: {check.stdout!r}")
+    st = hyperfine(ctx, "s3", cmds)
+    wr, base, s1 = (st[n] for n, _ in cmds[:3])
+    cost = wr.median - base.median
+    ctx.section(
+        "Scenario 3: `with-role account-a true` in bash (one hyperfine run)",
+        timing_table(st) + f"\n\n`with-role` costs {wr.median:.1f} \u2212 {base.median:.1f} = "
+        f"**{cost:.1f} ms** over the same shell running `true`; `shellvault env account-a` "
+        f"in the same run: {s1.median:.1f} ms.",
+    )
+    ctx.verdict("3", "`with-role account-a true` minus `true` (bash)",
+                f"{cost:.1f} ms vs scenario 1 {s1.median:.1f} ms + 5 = {s1.median + 5:.1f} ms",
+                "\u2264 scenario 1 + 5 ms", cost <= s1.median + 5)
+
+
+def session(ctx: Ctx, shell: str, *, with_plugin: bool, after: str = "",
+            extra: Mapping[str, str] | None = None) -> Any:
+    """An interactive shell on a pty (the test harness's ShellSession), this HOME. Without
+    the plugin, fish gets an empty ``shellvault_prompt`` (the harness's prompt calls it)."""
+    from tests.shellharness import ShellSession
+
+    env = {k: v for k, v in ctx.env.items() if not k.startswith("XDG_")}
+    env.update(extra or {})
+    before = ""
+    if shell == "fish" and not with_plugin:
+        before = "function shellvault_prompt; echo ''; end"
+    return ShellSession(shell, ctx.home.home, env=env, before=before, after=after,
+                        source_plugin=with_plugin, timeout=60)
+
+
+_HOOK_TIMERS = {
+    # Each prints: <ns for N hook calls> <ns for N empty loop turns> <N>
+    "bash": r"""
+{src}
+{eval}
+_shellvault_hook; _shellvault_hook
+n={n}
+t0=$EPOCHREALTIME
+for ((i = 0; i < n; i++)); do eval "$PROMPT_COMMAND"; done
+t1=$EPOCHREALTIME
+for ((i = 0; i < n; i++)); do :; done
+t2=$EPOCHREALTIME
+echo "PC=$PROMPT_COMMAND"
+echo "$t0 $t1 $t2 $n"
+""",
+    "zsh": r"""
+zmodload zsh/datetime
+{src}
+{eval}
+for f in $precmd_functions; do $f; done
+n={n}
+t0=$EPOCHREALTIME
+repeat $n; do for f in $precmd_functions; do $f; done; done
+t1=$EPOCHREALTIME
+repeat $n; do :; done
+t2=$EPOCHREALTIME
+echo "PC=$precmd_functions"
+echo "$t0 $t1 $t2 $n"
+""",
+    "fish": r"""
+{src}
+{eval}
+emit fish_prompt; emit fish_prompt
+set -l n {n}
+set -l r (seq $n)
+set -l t0 (date +%s.%N)
+for i in $r; emit fish_prompt; end
+set -l t1 (date +%s.%N)
+for i in $r; end
+set -l t2 (date +%s.%N)
+for i in $r; shellvault_prompt >/dev/null; end
+set -l t3 (date +%s.%N)
+echo "PC="(functions --handlers-type generic | string match -r '^fish_prompt .*' | string join ' ')
+echo "$t0 $t1 $t2 $n $t3"
+""",
+}
+
+
+def hook_cost(ctx: Ctx, shell: str, n: int) -> tuple[float, str, float | None]:
+    """(ms per prompt-hook run, what ran, fish: ms per shellvault_prompt call)."""
+    script = _HOOK_TIMERS[shell].format(src=f"source {shlex.quote(str(plugin(shell)))}",
+                                        eval=eval_line(ctx, shell), n=n)
+    done = shell_run(ctx, shell, script)
+    lines = done.stdout.strip().splitlines()
+    what = lines[-2][3:] if len(lines) >= 2 and lines[-2].startswith("PC=") else "?"
+    if "shellvault" not in what:
+        raise RuntimeError(f"{shell}: the plugin installed no prompt hook (hooks: {what!r})")
+    parts = [float(x) for x in lines[-1].split()]
+    t0, t1, t2, count = parts[:4]
+    per = ((t1 - t0) - (t2 - t1)) / count * 1000
+    seg = (parts[4] - t2) / count * 1000 if len(parts) > 4 else None
+    return per, what, seg
+
+
+def scenario_4(ctx: Ctx, shells: Sequence[str]) -> None:
+    n_prompts = 10 if ctx.quick else 30
+    n_calls = 300 if ctx.quick else 2000
+    rows = []
+    for shell in shells:
+        counts = {}
+        for with_plugin in (False, True):
+            with session(ctx, shell, with_plugin=with_plugin, after=eval_line(ctx, shell)) as sh:
+                seg = sh.enter()
+                if with_plugin and "account-a" not in seg:
+                    raise RuntimeError(f"{shell}: no account-a in the prompt segment: {seg!r}")
+
+                def prompts(sh: Any = sh) -> None:
+                    for _ in range(n_prompts):
+                        sh.enter()
+
+                count, trace = sh.count_processes(prompts)
+                counts[with_plugin] = (count, execs(trace.splitlines()))
+        per, what, seg_ms = hook_cost(ctx, shell, n_calls)
+        extra_procs = counts[True][0] - counts[False][0]
+        progs = ", ".join(sorted(set(counts[True][1]))) or DASH
+        rows.append(
+            f"| {shell} | {counts[True][0]} | {counts[False][0]} | "
+            f"{extra_procs / n_prompts:.2f} | {progs} | `{what}` | "
+            f"{per * 1000:.0f} \u00b5s" + (f" (+ `shellvault_prompt` {seg_ms * 1000:.0f} \u00b5s)"
+                                            if seg_ms is not None else "") + " |"
+        )
+        ctx.verdict("4", f"prompt, credentials active ({shell}): processes per prompt",
+                    f"{counts[True][0]} in {n_prompts} prompts "
+                    f"(without the plugin: {counts[False][0]})", "0", counts[True][0] == 0)
+        total = per + (seg_ms or 0.0)
+        ctx.verdict("4", f"prompt hook cost ({shell})", f"{total * 1000:.0f} \u00b5s per prompt",
+                    "\u2264 1 ms", total <= 1.0)
+    ctx.section(
+        "Scenario 4: the prompt with credentials active",
+        f"Processes: an interactive shell on a pty (the test harness's `ShellSession`, its "
+        f"prompt shows `$SHELLVAULT_PROMPT_SEGMENT`, fish's calls `shellvault_prompt`), "
+        f"credentials loaded with `eval \"$(shellvault env ...)\"` in the rc, then "
+        f"`strace -f -e trace=execve,clone,clone3,fork,vfork` attached while Enter is "
+        f"pressed {n_prompts} times. Hook cost: the per-prompt hook run {n_calls} times in "
+        f"the shell (bash: `eval \"$PROMPT_COMMAND\"`; zsh: every `precmd_functions` entry; "
+        f"fish: `emit fish_prompt`), minus an empty loop of the same length.\n\n"
+        "| shell | processes, plugin | processes, no plugin | extra per prompt | programs | "
+        "hook | cost per prompt |\n|---|---:|---:|---:|---|---|---:|\n" + "\n".join(rows),
+    )
+
+
+
+_COMPLETION_TIMERS = {
+    # Each prints one line: <ms first completion> <ms median of the next ones> <candidates>
+    "bash": r"""
+{src}
+spec=$(complete -p shellvault)
+fn=${{spec#*-F }}; fn=${{fn%% *}}
+COMP_WORDS=(shellvault env "{word}"); COMP_CWORD=2; COMP_LINE="shellvault env {word}"
+COMP_POINT=${{#COMP_LINE}}
+t0=$EPOCHREALTIME; "$fn" shellvault "{word}" env; t1=$EPOCHREALTIME
+first=$(( (${{t1/./}} - ${{t0/./}}) ))
+times=()
+for ((i = 0; i < {n}; i++)); do
+  t0=$EPOCHREALTIME; "$fn" shellvault "{word}" env; t1=$EPOCHREALTIME
+  times+=($(( ${{t1/./}} - ${{t0/./}} )))
+done
+echo "FN=$fn"
+echo "$first ${{times[*]}} | ${{#COMPREPLY[@]}} ${{COMPREPLY[*]:0:3}}"
+""",
+    "zsh": r"""
+zmodload zsh/datetime
+{src}
+t0=$EPOCHREALTIME; _shellvault_profile_names; t1=$EPOCHREALTIME
+first=$(( (t1 - t0) * 1000000 ))
+times=()
+repeat {n}; do
+  t0=$EPOCHREALTIME; _shellvault_profile_names; t1=$EPOCHREALTIME
+  times+=($(( (t1 - t0) * 1000000 )))
+done
+echo "FN=_shellvault_profile_names"
+echo "${{first%.*}} ${{times%.*}} | ${{#reply}} ${{reply[1,3]}}"
+""",
+    "fish": r"""
+{src}
+source {fish_completion}
+set -l line 'shellvault env {word}'
+set -l out
+for i in (seq (math {n} + 1))
+  # the cost of one `date` in between, measured right before, is subtracted
+  set -l d0 (date +%s%N); set -l d1 (date +%s%N)
+  set -l t0 (date +%s%N); complete -C $line >/dev/null; set -l t1 (date +%s%N)
+  set -a out (math --scale 0 "($t1 - $t0 - ($d1 - $d0)) / 1000")
+end
+set -l c (complete -C $line)
+echo "FN=complete -C"
+echo (string join ' ' -- $out)" | "(count $c) (string replace -r '\t.*' '' -- $c[1..3])
+""",
+}
+
+
+def completion_times(ctx: Ctx, shell: str, config: Path, word: str, shells_n: int, n: int
+                     ) -> tuple[list[float], list[float], str, str]:
+    """(first-TAB ms per fresh shell, later-TAB ms, what was timed, candidates seen)."""
+    firsts: list[float] = []
+    laters: list[float] = []
+    what = seen = ""
+    env = {**ctx.env, "AWS_CONFIG_FILE": str(config)}
+    for _ in range(shells_n):
+        script = _COMPLETION_TIMERS[shell].format(
+            src=f"source {shlex.quote(str(plugin(shell)))}", word=word, n=n,
+            fish_completion=shlex.quote(str(REPO / FISH_COMPLETION)))
+        done = shell_run(ctx, shell, script, env)
+        lines = done.stdout.strip().splitlines()
+        what = lines[-2][3:]
+        values, seen = lines[-1].split(" | ", 1)
+        us = [float(v) for v in values.split()]
+        firsts.append(us[0] / 1000)
+        laters += [u / 1000 for u in us[1:]]
+    return firsts, laters, what, seen
+
+
+def completion_processes(ctx: Ctx, shell: str, config: Path) -> tuple[bool, int, list[str]]:
+    """TAB after `shellvault env centr` in an interactive shell on a pty, strace attached:
+    (completed to `central`, processes started, programs executed)."""
+    with session(ctx, shell, with_plugin=True, extra={"AWS_CONFIG_FILE": str(config)}) as sh:
+        sh.enter()
+        got: list[list[str]] = []
+        count, trace = sh.count_processes(lambda: got.append(sh.complete("shellvault env centr")))
+    words = got[0] if got else []
+    ok = any("central" in w for w in words)
+    return ok, count, execs(trace.splitlines())
+
+
+def scenario_5(ctx: Ctx, shells: Sequence[str], configs: Mapping[str, Path]) -> None:
+    big = configs["10k"]
+    shells_n = 3 if ctx.quick else 10
+    n = 5 if ctx.quick else 20
+    rows = []
+    for shell in shells:
+        firsts, laters, what, seen = completion_times(ctx, shell, big, "", shells_n, n)
+        ok, procs, progs = completion_processes(ctx, shell, big)
+        py = [p for p in progs if "python" in Path(p).name or "shellvault" in Path(p).name]
+        first, later = statistics.median(firsts), statistics.median(laters)
+        rows.append(f"| {shell} | `{what}` | {seen.split()[0]} | **{first:.1f} ms** "
+                    f"({min(firsts):.1f}{DASH}{max(firsts):.1f}) | {later:.1f} ms | "
+                    f"{'yes' if ok else 'NO'} | {procs} ({', '.join(progs) or 'none'}) |")
+        ctx.verdict("5", f"profile completion, 10,000 profiles ({shell})",
+                    f"first TAB {first:.1f} ms, later {later:.1f} ms; {procs} process(es), "
+                    f"{len(py)} Python", "\u2264 20 ms, no Python process",
+                    first <= 20 and later <= 20 and not py and ok)
+    cli = hyperfine(ctx, "s5-aws", [
+        ("aws configure list-profiles, 10,000 profiles",
+         with_env([AWS_CLI, "configure", "list-profiles"], {"AWS_CONFIG_FILE": str(big)})),
+    ], runs=max(3, ctx.runs // 3))
+    ctx.section(
+        "Scenario 5: profile-name completion with 10,000 profiles",
+        "Timed inside the shell: bash calls the function `complete -p shellvault` names with "
+        "`COMP_WORDS=(shellvault env '')` (`$EPOCHREALTIME`); zsh times the plugin's profile "
+        "list `_shellvault_profile_names` (`$EPOCHREALTIME`; compadd's own work not "
+        "included); fish times `complete -C 'shellvault env '` between two `date +%s%N` (the "
+        "cost of one `date`, measured right before, subtracted). "
+        f"\"First\" is the first completion in a fresh shell (median of {shells_n} shells), "
+        f"\"later\" the median of the {n} after it. Processes: a real TAB after "
+        "`shellvault env centr` in an interactive shell on a pty, strace attached.\n\n"
+        "| shell | timed | candidates | first | later | TAB completed `central` | processes "
+        "(programs) |\n|---|---|---:|---:|---:|---|---|\n" + "\n".join(rows)
+        + "\n\nFor comparison, the AWS CLI v2 (one hyperfine run):\n\n" + timing_table(cli),
+    )
+
+
+
+def startup_variants(ctx: Ctx, shell: str) -> list[tuple[str, list[str]]]:
+    """(label, command) for an empty rc, the plugin sourced, and `shellvault init`."""
+    base = ctx.scratch / "startup"
+    sv = shlex.quote(ctx.shellvault)
+    variants: list[tuple[str, list[str]]] = []
+    for kind in ("empty rc", "plugin sourced", "`shellvault init` in the rc"):
+        d = base / f"{shell}-{kind.split()[0].strip('`')}"
+        d.mkdir(parents=True, exist_ok=True)
+        src = ""
+        if kind == "plugin sourced":
+            src = f"source {shlex.quote(str(plugin(shell)))}\n"
+        elif kind.startswith("`"):
+            src = (f"{sv} init fish | source\n" if shell == "fish"
+                   else f'eval "$({sv} init {shell})"\n')
+        if shell == "bash":
+            (d / "bashrc").write_text("PS1='$ '\n" + src)
+            cmd = with_env(["bash", "--noprofile", "--rcfile", str(d / "bashrc"), "-i", "-c",
+                            "exit"])
+        elif shell == "zsh":
+            (d / ".zshenv").write_text("")
+            (d / ".zshrc").write_text(
+                f"autoload -Uz compinit && compinit -u -d {shlex.quote(str(d / 'zcompdump'))}\n"
+                + src)
+            cmd = with_env(["zsh", "-i", "-c", "exit"], {"ZDOTDIR": str(d)})
+        else:
+            conf = d / "fish"
+            conf.mkdir(exist_ok=True)
+            if kind == "plugin sourced":
+                # fish's own way: the plugin in conf.d, its completion in completions/
+                for sub, file in (("conf.d", plugin("fish")),
+                                  ("completions", REPO / FISH_COMPLETION)):
+                    (conf / sub).mkdir(exist_ok=True)
+                    link = conf / sub / "shellvault.fish"
+                    if not link.exists():
+                        link.symlink_to(file)
+                src = ""
+            (conf / "config.fish").write_text("set -g fish_greeting ''\n" + src)
+            cmd = with_env(["fish", "-i", "-c", "exit"], {"XDG_CONFIG_HOME": str(d)})
+        variants.append((f"{shell}: {kind}", cmd))
+    return variants
+
+
+def scenario_7(ctx: Ctx, shells: Sequence[str]) -> None:
+    body = []
+    for shell in shells:
+        cmds = startup_variants(ctx, shell)
+        st = hyperfine(ctx, f"s7-{shell}", cmds)
+        empty, plug, init = (st[n] for n, _ in cmds)
+        cost = plug.median - empty.median
+        body.append(timing_table(st))
+        body.append(f"\nLoading the plugin costs {plug.median:.1f} \u2212 {empty.median:.1f} = "
+                    f"**{cost:.1f} ms**; through `shellvault init` "
+                    f"{init.median - empty.median:.1f} ms.\n")
+        ctx.verdict("7", f"start-up cost of the plugin ({shell} -i)",
+                    f"{cost:.1f} ms (init way: {init.median - empty.median:.1f} ms)",
+                    "\u2264 5 ms over an empty rc", cost <= 5)
+    ctx.section(
+        "Scenario 7: start-up cost of loading the plugin (one hyperfine run per shell)",
+        "`bash --noprofile --rcfile RC -i -c exit`, `zsh -i -c exit` with `ZDOTDIR` (compinit "
+        "in every zshrc, as users have it), `fish -i -c exit` with `XDG_CONFIG_HOME` (the "
+        "plugin in `conf.d/`, its completion in `completions/`: fish's own layout).\n\n"
+        + "\n".join(body),
+    )
+
+
 # --------------------------------------------------------------------------- profiles
 
 
@@ -857,6 +1229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=0, help="hyperfine runs per command")
     parser.add_argument("--awsume-venv", default=str(REPO / ".bench" / "awsume-venv"))
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--only", default="",
+                        help="debug: comma-separated scenarios to run (1-8, p = profiles); "
+                        "RESULTS.md then holds only those")
     parser.add_argument("--hold", action="store_true",
                         help="debug: set up, warm, write .bench/run/env.sh, then wait until "
                         ".bench/run/hold is deleted")
@@ -884,9 +1259,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(1)
             return 0
         ctx.section("Caches are warm (checked before timing)", verify_warm(ctx, cli_key, configs))
-        scenarios_1_2_6(ctx, configs)
-        profiles(ctx)
-        scenario_8(ctx)  # last: it empties the shared keyring collection
+        only = set(args.only.split(",")) if args.only else set("12345678p")
+        if only & set("126"):
+            scenarios_1_2_6(ctx, configs)
+        shells = plugins_present()
+        if "3" in only and "bash" in shells:
+            scenario_3(ctx)
+        if "4" in only:
+            scenario_4(ctx, shells)
+        if "5" in only:
+            scenario_5(ctx, shells, configs)
+        if "7" in only:
+            scenario_7(ctx, shells)
+        missing = [sh for sh in SHELL_FILES if sh not in shells]
+        if missing:
+            ctx.notes.append(f"no plugin file for {', '.join(missing)}: scenarios 3/4/5/7 "
+                             "skipped there")
+        if "p" in only:
+            profiles(ctx)
+        if "8" in only:
+            scenario_8(ctx)  # last: it empties the shared keyring collection
         write_results(ctx, Path(args.output), started, machine(ctx), load_before)
     return 0
 
