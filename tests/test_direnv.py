@@ -9,8 +9,8 @@ variables. No test fakes direnv or the shell.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
 import shutil
 import stat
@@ -127,22 +127,43 @@ class Shell:
         require_program("direnv")
         full_env = home.merged_env(env)
         full_env["TERM"] = "dumb"
-        args = {"bash": ["--norc", "--noprofile", "-i"], "zsh": ["-f", "-i"],
-                "fish": ["--no-config", "-i"]}[kind]
+        args = {
+            "bash": ["--norc", "--noprofile", "-i"],
+            "zsh": ["-f", "-i"],
+            "fish": ["--no-config", "-i"],
+        }[kind]
         self.child = pexpect.spawn(
-            program, args, env=full_env, cwd=str(cwd or home.home), encoding="utf-8",
-            codec_errors="replace", timeout=30, dimensions=(40, 200),
+            program,
+            args,
+            env=full_env,
+            cwd=str(cwd or home.home),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=30,
+            dimensions=(40, 200),
         )
         self.transcript: list[str] = []
         if kind == "bash":
-            first = ["PS1='[sv''prompt]\\$ '", "PROMPT_COMMAND=", *setup,
-                     'eval "$(direnv hook bash)"']
+            first = [
+                "PS1='[sv''prompt]\\$ '",
+                "PROMPT_COMMAND=",
+                *setup,
+                'eval "$(direnv hook bash)"',
+            ]
         elif kind == "zsh":
-            first = ["unsetopt prompt_sp prompt_cr; unset zle_bracketed_paste",
-                     "PS1='[sv''prompt]%# '", *setup, 'eval "$(direnv hook zsh)"']
+            first = [
+                "unsetopt prompt_sp prompt_cr; unset zle_bracketed_paste",
+                "PS1='[sv''prompt]%# '",
+                *setup,
+                'eval "$(direnv hook zsh)"',
+            ]
         else:
-            first = ["function fish_prompt; echo -n '[sv''prompt]> '; end",
-                     "function fish_greeting; end", *setup, "direnv hook fish | source"]
+            first = [
+                "function fish_prompt; echo -n '[sv''prompt]> '; end",
+                "function fish_greeting; end",
+                *setup,
+                "direnv hook fish | source",
+            ]
         for line in first:
             self.child.sendline(line)
         self.sync()
@@ -173,8 +194,10 @@ class Shell:
 
     def var(self, name: str) -> str:
         if self.kind == "fish":
-            out = self.run(f"set -q {name}; and printf '<%s=%s>\\n' {name} \"${name}\"; "
-                           f"or printf '<%s=%s>\\n' {name} {UNSET}")
+            out = self.run(
+                f"set -q {name}; and printf '<%s=%s>\\n' {name} \"${name}\"; "
+                f"or printf '<%s=%s>\\n' {name} {UNSET}"
+            )
         else:
             out = self.run(f"printf '<%s=%s>\\n' {name} \"${{{name}-{UNSET}}}\"")
         found = re.search(rf"<{name}=([^>\r\n]*)>", out)
@@ -187,10 +210,8 @@ class Shell:
     def close(self) -> None:
         if self.child.isalive():
             self.child.sendline("exit")
-            try:
+            with contextlib.suppress(pexpect.TIMEOUT):
                 self.child.expect(pexpect.EOF, timeout=5)
-            except pexpect.TIMEOUT:
-                pass
         self.child.close(force=True)
 
 
@@ -226,8 +247,9 @@ SHELLS = ("bash", "zsh")
 
 def test_extension_is_shellcheck_clean() -> None:
     shellcheck = require_program("shellcheck")
-    done = subprocess.run([shellcheck, "-s", "bash", str(EXTENSION)], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [shellcheck, "-s", "bash", str(EXTENSION)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -284,7 +306,7 @@ def test_watched_paths_are_shellvaults_stamp_and_config(
     script = (
         f'source "{EXTENSION}"\n'
         'watch_file() { printf "<%s>\\n" "$@"; }\n'
-        'set -euo pipefail\n'
+        "set -euo pipefail\n"
         '__shellvault_direnv_watch "$1"\n'
     )
     done = sv_home.run_program(["bash", "-c", script, "bash", profile], env=env, check=True)
@@ -429,14 +451,18 @@ def test_an_unanswered_prompt_times_out_and_the_shell_comes_back(
 ) -> None:
     home = direnv_home
     make_project(home, envrc + "use shellvault account-a\n")
-    sh = start(shells, kind, home,
-               env={"SHELLVAULT_DIRENV_PROMPT_TIMEOUT": "2", "AWS_PROFILE": "outer"})
+    sh = start(
+        shells, kind, home, env={"SHELLVAULT_DIRENV_PROMPT_TIMEOUT": "2", "AWS_PROFILE": "outer"}
+    )
     sh.child.sendline("cd proj")
     sh.child.expect(r"needs an MFA code \(2s; Ctrl-C skips it\)")
     sh.child.expect(r"MFA code for \S+: ")
     started = time.monotonic()
-    sh.child.expect(r"account-a got no answer within 2s: run 'shellvault login account-a'"
-                    r" in a terminal; direnv reloads by itself afterwards", timeout=15)
+    sh.child.expect(
+        r"account-a got no answer within 2s: run 'shellvault login account-a'"
+        r" in a terminal; direnv reloads by itself afterwards",
+        timeout=15,
+    )
     sh.child.expect(PROMPT, timeout=15)
     assert time.monotonic() - started < 8
     assert sh.var("AWS_ACCESS_KEY_ID") == UNSET
@@ -475,8 +501,14 @@ def test_no_terminal_fails_fast_naming_the_command(direnv_home: SvHome) -> None:
     proj = home.home / "proj"
     start_time = time.monotonic()
     done = home.run_program(
-        [require_program("direnv"), "exec", str(proj), "sh", "-c",
-         'echo "<${AWS_ACCESS_KEY_ID-unset}>"'],
+        [
+            require_program("direnv"),
+            "exec",
+            str(proj),
+            "sh",
+            "-c",
+            'echo "<${AWS_ACCESS_KEY_ID-unset}>"',
+        ],
         timeout=20,
     )
     assert time.monotonic() - start_time < 10
@@ -539,11 +571,16 @@ def test_fish_never_prompts_and_fails_fast(direnv_home: SvHome, shells: list[She
     ("setup", "reason"),
     [
         # A background job may not read the terminal (SIGTTIN would stop the reader).
-        ("direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"' & wait",
-         "direnv runs in the background"),
+        (
+            "direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"' & wait",
+            "direnv runs in the background",
+        ),
         # A terminal left in raw mode (what fish does) would never deliver a line.
-        ("stty -icanon; direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"'; "
-         "stty icanon", "the terminal is not in line mode"),
+        (
+            "stty -icanon; direnv exec proj sh -c 'echo \"<${SHELLVAULT_PROFILE-unset}>\"'; "
+            "stty icanon",
+            "the terminal is not in line mode",
+        ),
     ],
     ids=["background", "raw-terminal"],
 )
@@ -566,8 +603,7 @@ def test_fish_is_recognised_from_directs_command_line(sv_home: SvHome) -> None:
     script = f'source "{EXTENSION}"; __shellvault_direnv_parent_is_fish && echo FISH || echo OTHER'
     launcher = "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])"
     for shell, expected in (("fish", "FISH"), ("zsh", "OTHER"), ("bash", "OTHER")):
-        done = sv_home.run_program(["python3", "-c", launcher, script, "export", shell],
-                                   check=True)
+        done = sv_home.run_program(["python3", "-c", launcher, script, "export", shell], check=True)
         assert done.stdout.strip() == expected, (shell, done.stdout, done.stderr)
 
 
@@ -580,8 +616,10 @@ def test_the_file_store_passphrase_is_asked_like_a_code(
     prime(home)
     no_passphrase = {"SHELLVAULT_FILE_PASSPHRASE": None}
     line = _only_error(home, home.home / "proj", no_passphrase)
-    assert line == ("direnv: shellvault: the file store needs its passphrase: set "
-                    "SHELLVAULT_FILE_PASSPHRASE or run shellvault in a terminal")
+    assert line == (
+        "direnv: shellvault: the file store needs its passphrase: set "
+        "SHELLVAULT_FILE_PASSPHRASE or run shellvault in a terminal"
+    )
 
     sh = start(shells, "bash", home, env=no_passphrase)
     sh.child.sendline("cd proj")
@@ -605,9 +643,12 @@ def test_errors_show_even_with_direnv_logging_silenced(direnv_home: SvHome) -> N
 def test_the_command_to_run_is_quoted_for_the_shell(direnv_home: SvHome) -> None:
     home = direnv_home
     assert home.world is not None
-    home.write_config(home.world.config_text(
-        "[profile my team]\nsource_profile = central\n"
-        f"role_arn = {home.world.role_a_arn}\nmfa_serial = {home.world.mfa_serial}\n"))
+    home.write_config(
+        home.world.config_text(
+            "[profile my team]\nsource_profile = central\n"
+            f"role_arn = {home.world.role_a_arn}\nmfa_serial = {home.world.mfa_serial}\n"
+        )
+    )
     make_project(home, "use shellvault 'my team'\n", name="spaced")
     line = _only_error(home, home.home / "spaced")
     assert "run 'shellvault login my\\ team' in a terminal" in line, line
@@ -645,8 +686,11 @@ def test_broken_config_one_line_nothing_exported(direnv_home: SvHome) -> None:
     home = direnv_home
     assert home.world is not None
     prime(home)
-    home.write_config(home.world.config_text().replace(
-        "[profile account-a]\n", "[profile account-a]\nthis is not ini\n"))
+    home.write_config(
+        home.world.config_text().replace(
+            "[profile account-a]\n", "[profile account-a]\nthis is not ini\n"
+        )
+    )
     line = _only_error(home, home.home / "proj")
     assert line.startswith(f"direnv: shellvault: {home.config_path}:"), line
     assert "this is not ini" in line
@@ -655,16 +699,20 @@ def test_broken_config_one_line_nothing_exported(direnv_home: SvHome) -> None:
 def test_source_profile_loop_one_line_nothing_exported(direnv_home: SvHome) -> None:
     home = direnv_home
     assert home.world is not None
-    home.write_config(home.world.config_text(
-        "[profile loop-a]\nsource_profile = loop-b\n[profile loop-b]\nsource_profile = loop-a\n"
-        "role_arn = arn:aws:iam::123456789012:role/x\n"))
+    home.write_config(
+        home.world.config_text(
+            "[profile loop-a]\nsource_profile = loop-b\n[profile loop-b]\nsource_profile = loop-a\n"
+            "role_arn = arn:aws:iam::123456789012:role/x\n"
+        )
+    )
     make_project(home, "use shellvault loop-a\n", name="loop")
     line = _only_error(home, home.home / "loop")
     assert "loop" in line
 
 
-def test_locked_keyring_one_line_nothing_exported(aws_keyring_home: SvHome,
-                                                  secret_service: dict[str, str]) -> None:
+def test_locked_keyring_one_line_nothing_exported(
+    aws_keyring_home: SvHome, secret_service: dict[str, str]
+) -> None:
     home = aws_keyring_home
     install_extension(home)
     proj = make_project(home, "use shellvault account-a\n")
@@ -683,10 +731,14 @@ def _fake_shellvault(home: SvHome, body: str) -> str:
 
 def test_partial_output_of_a_failed_run_is_never_evaluated(direnv_home: SvHome) -> None:
     home = direnv_home
-    fake = _fake_shellvault(home, (
-        "echo \"export AWS_ACCESS_KEY_ID='AKIAPARTIAL'\"\n"
-        "echo 'shellvault: the keyring went away' >&2\n"
-        "exit 1\n"))
+    fake = _fake_shellvault(
+        home,
+        (
+            "echo \"export AWS_ACCESS_KEY_ID='AKIAPARTIAL'\"\n"
+            "echo 'shellvault: the keyring went away' >&2\n"
+            "exit 1\n"
+        ),
+    )
     line = _only_error(home, home.home / "proj", {"SHELLVAULT_BIN": fake})
     assert line == "direnv: shellvault: the keyring went away"
 
@@ -704,6 +756,14 @@ def test_missing_program_says_so(direnv_home: SvHome) -> None:
     assert "shellvault: command not found" in line
 
 
+def test_shellvault_bin_overrides_path(direnv_home: SvHome) -> None:
+    home = direnv_home
+    prime(home)
+    env = {"SHELLVAULT_BIN": home.shellvault, "PATH": "/usr/bin:/bin"}
+    changes, err, _ = direnv_export_json(home, home.home / "proj", env)
+    assert changes.get("SHELLVAULT_PROFILE") == "account-a", err
+
+
 def test_usage_error_without_profile(direnv_home: SvHome) -> None:
     home = direnv_home
     make_project(home, "use shellvault\n", name="noprofile")
@@ -717,8 +777,9 @@ def test_strict_env_says_to_reload_by_hand(direnv_home: SvHome) -> None:
     home = direnv_home
     make_project(home, "strict_env\nuse shellvault account-a\n", name="strict")
     line = _only_error(home, home.home / "strict")
-    assert line.endswith("run 'shellvault login account-a' in a terminal; "
-                         "then run 'direnv reload'"), line
+    assert line.endswith(
+        "run 'shellvault login account-a' in a terminal; then run 'direnv reload'"
+    ), line
 
 
 def test_strict_env_success_loads(direnv_home: SvHome) -> None:
@@ -743,10 +804,15 @@ def test_the_prompt_segment_shows_the_direnv_profile(
         pytest.skip("the bash plugin (shell/bash/shellvault.bash) has not landed yet")
     home = direnv_home
     prime(home)
-    sh = start(shells, "bash", home, setup=(
-        f"source '{BASH_PLUGIN}'",
-        "PS1='<seg:$(shellvault_prompt --plain)>[sv''prompt]\\$ '",
-    ))
+    sh = start(
+        shells,
+        "bash",
+        home,
+        setup=(
+            f"source '{BASH_PLUGIN}'",
+            "PS1='<seg:$(shellvault_prompt --plain)>[sv''prompt]\\$ '",
+        ),
+    )
     sh.child.sendline("cd proj")
     sh.child.expect(r"<seg:([^>]*)>\[svprompt\][$#] ")
     segment = sh.child.match.group(1)
