@@ -166,10 +166,12 @@ end
 function __shellvault_save --argument-names p
     set -l setl
     set -l xl
+    # Global scope only: a universal variable shows through again by itself
+    # once the global copy is erased.
     for n in $__sv_vars
-        if set -q $n
+        if set -q -g $n
             set -a setl $n
-            set -q -x $n; and set -a xl $n
+            set -q -g -x $n; and set -a xl $n
             set -g {$p}_val_$n $$n
         else
             set -e {$p}_val_$n
@@ -196,9 +198,23 @@ function __shellvault_restore --argument-names p
     end
 end
 
+# `set -e NAME` in shellvault's output would erase a universal variable of
+# that name for good (every fish session, on disk). Here it erases the global
+# one and hides a universal one behind an empty unexported global instead.
+function __shellvault_unset --argument-names name
+    set -e -g $name
+    set -q -U $name; and set -g -u $name
+    return 0
+end
+
+# Evaluate `shellvault env --shell fish` output (given as lines in $argv).
+function __shellvault_source
+    printf '%s\n' $argv | string replace -r '^set -e (\S+);?$' '__shellvault_unset $1' | source
+end
+
 function __shellvault_unset_all
     for n in $__sv_vars
-        set -e -g $n
+        __shellvault_unset $n
     end
 end
 
@@ -276,7 +292,7 @@ function __shellvault_check_expiry
     set -l rc $status
     __shellvault_rebase
     if test $rc -eq 0; and test -n "$out"
-        printf '%s\n' $out | source
+        __shellvault_source $out
         __shellvault_mark_ours
         set -g __sv_failed_key
         if string match -qr '^[0-9]+$' -- "$SHELLVAULT_EXPIRES"
@@ -381,7 +397,7 @@ function __shellvault_apply --argument-names prof mode
     set -l rc $status
     __shellvault_rebase
     if test $rc -eq 0
-        printf '%s\n' $out | source
+        __shellvault_source $out
         __shellvault_mark_ours
         return 0
     end
@@ -605,7 +621,7 @@ function with-role --description 'run a command with, or scope this directory to
         set -l depth (math $__sv_wr_depth + 1)
         __shellvault_save __sv_wr$depth
         set -g __sv_wr_depth $depth
-        printf '%s\n' $out | source
+        __shellvault_source $out
         $argv
         set rc $status
         __shellvault_restore __sv_wr$depth
