@@ -113,7 +113,7 @@ def init_script(shell: str) -> str:
     exactly what sourcing the file would. Unknown shell: ``ValueError`` with a
     one-line message.
     """
-    name = _normalize(shell) if shell else shell
+    name = shell.strip().lower()
     if name == "direnv":
         return _direnv_script()
     if name not in PLUGIN_FILES:
