@@ -95,8 +95,8 @@ class SecretServiceStore:
         except exceptions.SecretStorageException as exc:
             raise VaultError(f"the OS keyring is not available: {exc}") from None
         except Exception as exc:
-            name = exc.__class__.__name__
-            raise VaultError(f"the OS keyring is not available ({name})") from None
+            kind = exc.__class__.__name__
+            raise VaultError(f"the OS keyring is not available ({kind})") from None
         if locked and unlock and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             import contextlib
 
@@ -135,8 +135,8 @@ class SecretServiceStore:
         try:
             collection.create_item(label or f"shellvault {name}", attributes, secret, replace=True)
         except Exception as exc:
-            name = exc.__class__.__name__
-            raise VaultError(f"could not write to the OS keyring ({name})") from None
+            kind = exc.__class__.__name__
+            raise VaultError(f"could not write to the OS keyring ({kind})") from None
 
     def delete(self, name: str) -> bool:
         items = self._items(name, unlock=True)
@@ -186,8 +186,8 @@ class KeyringStore:
         except errors.PasswordDeleteError:
             return None
         except errors.KeyringError as exc:
-            name = exc.__class__.__name__
-            raise VaultError(f"could not {what} the OS keyring ({name})") from None
+            kind = exc.__class__.__name__
+            raise VaultError(f"could not {what} the OS keyring ({kind})") from None
 
     def get(self, name: str) -> str | None:
         value: str | None = self._call("read", self._keyring.get_password, SERVICE, name)
