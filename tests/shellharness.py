@@ -982,3 +982,73 @@ class SharedShellTests:
         with self.session(home, stub) as sh:
             assert sh.complete("with-role team09876") == ["with-role", "team09876-admin"]
             assert sh.complete("shellvault env team0000") == ["shellvault", "env", "team0000"]
+
+    # ---------------------------------------------------------------- end to end
+    # The real shellvault (console script in the venv), a real moto STS/S3 and
+    # the README's world: what the stub stands in for above, for real.
+    def real_session(self, aws_home, **kw) -> ShellSession:  # type: ignore[no-untyped-def]
+        from tests.conftest import require_program
+
+        require_program(self.SHELL)
+        env = {k: v for k, v in aws_home.env.items() if k != "TERM"}
+        env.update(kw.pop("env", {}))
+        return ShellSession(self.SHELL, aws_home.home, env=env, timeout=60, **kw)
+
+    def _answer_mfa(self, sh: ShellSession, aws_home) -> None:  # type: ignore[no-untyped-def]
+        assert sh.child is not None
+        sh.child.expect(r"MFA code for arn:aws:iam::\d+:mfa/alice: ", timeout=60)
+        sh.child.sendline(aws_home.world.mfa_code())
+
+    def test_e2e_eval_prompt_with_role_and_completion(self, aws_home, moto_server) -> None:  # type: ignore[no-untyped-def]
+        from tests.conftest import require_program
+
+        require_program("aws")
+        with self.real_session(aws_home) as sh:
+            assert sh.child is not None
+            # no --shell: shellvault detects the shell it runs under
+            load = "shellvault env account-a | source" if self.SHELL == "fish" else 'eval "$(shellvault env account-a)"'
+            sh.child.sendline(load)
+            self._answer_mfa(sh, aws_home)
+            sh._expect_prompt()
+            assert re.fullmatch(r"aws:account-a (1h00m|59m)", sh.segment), sh.last_prompt
+            assert sh.get("SHELLVAULT_ACCOUNT") == aws_home.world.account_a
+            before = sh.environment()
+            moto_server.mark()
+            r = sh.run("with-role account-b aws s3 ls", timeout=120)
+            assert r.status == 0, r
+            assert "account-b-bucket" in r.output and "account-a-bucket" not in r.output
+            assert "MFA code" not in r.output  # one MFA session serves both roles
+            assert sh.environment() == before
+            assert moto_server.sts_calls() == ["AssumeRole"]
+            r = sh.run("aws s3 ls", timeout=120)
+            assert "account-a-bucket" in r.output and "account-b-bucket" not in r.output
+            assert sh.complete("with-role account-") == ["with-role", "account-"]
+            assert sh.complete("shellvault login cen") == ["shellvault", "login", "central"]
+
+    def test_e2e_auto_refresh_without_prompting(self, aws_home, moto_server) -> None:  # type: ignore[no-untyped-def]
+        env = {"SHELLVAULT_ROLE_TTL": "900", "SHELLVAULT_REFRESH_WITHIN": "1000"}
+        with self.real_session(aws_home, env=env) as sh:
+            assert sh.child is not None
+            sh.child.sendline(sh_eval_env(self.SHELL, "account-a"))
+            self._answer_mfa(sh, aws_home)
+            # The prompt after the eval sees 900 s < 1000 s left and refreshes
+            # in place, with the cached MFA session: no prompt, no GetSessionToken.
+            out = sh._expect_prompt()
+            assert "MFA code" not in out.split("alice: ", 1)[-1]
+            assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole", "AssumeRole"]
+            assert re.fullmatch(r"aws:account-a (15m|14m)", sh.segment), sh.last_prompt
+            key = sh.get("AWS_ACCESS_KEY_ID")
+            # Short sessions: the next refresh waits for half of what was left.
+            for _ in range(3):
+                sh.enter()
+            assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole", "AssumeRole"]
+            assert sh.get("AWS_ACCESS_KEY_ID") == key
+            # When no refresh is possible without a code (no MFA session left),
+            # the prompt says so once and does not block.
+            sh.run("shellvault clear", timeout=60)
+            r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 120), timeout=60)
+            assert "shellvault: account-a expires in 2m; run 'shellvault login account-a'" in r.after or \
+                "shellvault: account-a expires in 1m; run 'shellvault login account-a'" in r.after, r.after
+            assert re.fullmatch(r"aws:account-a (2m|1m)", sh.segment)
+            out, _ = sh.run_raw("")
+            assert "shellvault:" not in out
