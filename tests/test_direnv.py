@@ -26,7 +26,6 @@ import pytest
 from tests.conftest import REPO_ROOT, SvHome, lock_default_collection, require_program
 
 EXTENSION = REPO_ROOT / "shell" / "direnv" / "shellvault.sh"
-BASH_PLUGIN = REPO_ROOT / "shell" / "bash" / "shellvault.bash"
 
 # The shell's prompt is '[svprompt]...'; typed as '[sv''prompt]' so that the echo of
 # the command that sets it never looks like a prompt.
@@ -795,28 +794,40 @@ def test_strict_env_success_loads(direnv_home: SvHome) -> None:
 # --------------------------------------------------------------------------- prompt segment
 
 
+PLUGINS = {
+    "bash": (
+        REPO_ROOT / "shell" / "bash" / "shellvault.bash",
+        "PS1='<seg:$(shellvault_prompt --plain)>[sv''prompt]\\$ '",
+    ),
+    "zsh": (
+        REPO_ROOT / "shell" / "zsh" / "shellvault.plugin.zsh",
+        "setopt prompt_subst; PS1='<seg:$(shellvault_prompt --plain)>[sv''prompt]%# '",
+    ),
+    "fish": (
+        REPO_ROOT / "shell" / "fish" / "conf.d" / "shellvault.fish",
+        # (an empty command substitution would void the whole word in fish)
+        "function fish_prompt; set -l s (shellvault_prompt --plain); "
+        'echo -n "<seg:$s>[sv""prompt]> "; end',
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLUGINS))
 def test_the_prompt_segment_shows_the_direnv_profile(
-    direnv_home: SvHome, shells: list[Shell]
+    direnv_home: SvHome, shells: list[Shell], kind: str
 ) -> None:
-    """The bash plugin's segment is drawn from SHELLVAULT_PROFILE/EXPIRES, so it shows
-    a profile direnv loaded, and nothing once direnv unloads it."""
-    if not BASH_PLUGIN.is_file() or "shellvault_prompt()" not in BASH_PLUGIN.read_text():
-        pytest.skip("the bash plugin (shell/bash/shellvault.bash) has not landed yet")
+    """The plugins' segment is drawn from SHELLVAULT_PROFILE/EXPIRES, so it shows a
+    profile direnv loaded, and nothing once direnv unloads it."""
+    plugin, prompt = PLUGINS[kind]
+    if not plugin.is_file() or "shellvault_prompt" not in plugin.read_text():
+        pytest.skip(f"the {kind} plugin ({plugin.relative_to(REPO_ROOT)}) has not landed yet")
     home = direnv_home
     prime(home)
-    sh = start(
-        shells,
-        "bash",
-        home,
-        setup=(
-            f"source '{BASH_PLUGIN}'",
-            "PS1='<seg:$(shellvault_prompt --plain)>[sv''prompt]\\$ '",
-        ),
-    )
+    sh = start(shells, kind, home, setup=(f"source '{plugin}'", prompt))
     sh.child.sendline("cd proj")
-    sh.child.expect(r"<seg:([^>]*)>\[svprompt\][$#] ")
-    segment = sh.child.match.group(1)
-    assert re.fullmatch(r"aws:account-a \d+[hm].*", segment), segment
+    sh.child.expect(r"<seg:aws:account-a \d+[hm][^>]*>\[svprompt\]")
+    sh.sync()
     sh.child.sendline("cd ..")
-    sh.child.expect(r"<seg:([^>]*)>\[svprompt\][$#] ")
-    assert sh.child.match.group(1) == ""
+    sh.child.expect(r"<seg:>\[svprompt\]")
+    sh.sync()
+    assert sh.var("SHELLVAULT_PROFILE") == UNSET

@@ -91,10 +91,16 @@ use_shellvault() {
       out=$(__shellvault_direnv_prompting_env "$bin" "$profile" "$limit" </dev/null) || rc=$?
       if [ "$rc" -ne 0 ]; then
         __shellvault_direnv_watch "$profile"
-        if [ "$rc" -eq 130 ] && [ "$limit" -gt 0 ] && [ $((SECONDS - started)) -ge "$limit" ]; then
-          __shellvault_direnv_error "shellvault: $profile got no answer within ${limit}s:" \
-            "run '$login' in a terminal; $then_what"
-        fi
+        # 130: SIGINT from the watchdog (or Ctrl-C); 143: its SIGTERM, 3 s later.
+        case "$rc" in
+          130 | 143)
+            if [ "$limit" -gt 0 ] && [ $((SECONDS - started)) -ge "$limit" ]; then
+              __shellvault_direnv_error "shellvault: $profile got no answer within" \
+                "${limit}s: run '$login' in a terminal; $then_what"
+              return "$rc"
+            fi
+            ;;
+        esac
         # Otherwise shellvault has said why, on the terminal.
         return "$rc"
       fi
