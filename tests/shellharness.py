@@ -15,6 +15,7 @@ can change it while a shell is running. End-to-end tests use the real CLI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -38,7 +39,9 @@ PLUGINS = {
 }
 
 # CSI/OSC escape sequences and the bracketed-paste toggles, for reading text.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>()][0-9A-Za-z]?")
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>()][0-9A-Za-z]?"
+)
 # The test prompt: a counter that grows with every prompt drawn (so a repaint
 # of an old prompt is never taken for a new one), shellvault's segment and $?.
 PROMPT_RE = re.compile(r"SVPROMPT<(\d+)>\[(.*?)\]\{(\d+)\}> ", re.S)
@@ -90,7 +93,10 @@ def q(shell, v):
 def render(shell, sets, unsets):
     out = []
     for k, v in sets:
-        out.append(f"set -gx {k} {q(shell, v)};" if shell == "fish" else f"export {k}={q(shell, v)};")
+        if shell == "fish":
+            out.append(f"set -gx {k} {q(shell, v)};")
+        else:
+            out.append(f"export {k}={q(shell, v)};")
     for k in unsets:
         out.append(f"set -e {k};" if shell == "fish" else f"unset {k};")
     return "\n".join(out) + "\n"
@@ -142,7 +148,8 @@ if code:
     sys.stderr.write(f"shellvault: stub failure {code}\n"); sys.exit(code)
 if os.path.exists(os.path.join(ctl, "need_mfa")):
     if no_input:
-        sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault login {prof}'\n"); sys.exit(3)
+        sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault login {prof}'\n")
+        sys.exit(3)
     with open("/dev/tty", "w") as out:
         out.write(f"MFA code for {prof}: ")
     with open("/dev/tty") as tty:
@@ -202,7 +209,9 @@ def init_command(shell: str) -> str:
     """The rc line of the `init` way of loading, run with this interpreter
     (the same text `shellvault init SHELL` prints)."""
     py = shlex.quote(sys.executable)
-    code = shlex.quote(f"from shellvault.shells import init_script; print(init_script({shell!r}), end='')")
+    code = shlex.quote(
+        f"from shellvault.shells import init_script; print(init_script({shell!r}), end='')"
+    )
     if shell == "fish":
         return f"env PYTHONPATH={shlex.quote(str(REPO))} {py} -c {code} | source"
     return f'eval "$(PYTHONPATH={shlex.quote(str(REPO))} {py} -c {code})"'
@@ -222,15 +231,20 @@ def _rc_for(
         src = ""
     if shell == "bash":
         return (
-            "__svn=0\nPS1='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{$?}> '\nPS2='> '\nHISTFILE=/dev/null\n"
-            + before + "\n" + src + after + "\n"
+            "__svn=0\nPS1='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{$?}> '\n"
+            "PS2='> '\nHISTFILE=/dev/null\n" + before + "\n" + src + after + "\n"
         )
     if shell == "zsh":
         return (
             "bindkey -e\nsetopt prompt_subst\nunsetopt prompt_sp beep\n"
-            "__svn=0\nPROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{%?}> '\nRPROMPT=\nHISTFILE=/dev/null\n"
+            "__svn=0\nPROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}]{%?}> '\n"
+            "RPROMPT=\nHISTFILE=/dev/null\n"
             + (COMPINIT + "\n" if compinit == "before" else "")
-            + before + "\n" + src + after + "\n"
+            + before
+            + "\n"
+            + src
+            + after
+            + "\n"
             + (COMPINIT + "\n" if compinit == "after" else "")
         )
     if shell == "fish":
@@ -241,8 +255,7 @@ def _rc_for(
             "function fish_prompt; set -l st $status; set -l seg (shellvault_prompt 2>/dev/null)\n"
             "  printf 'SVPROMPT<%s>[%s]{%s}> ' $__svn \"$seg\" $st; end\n"
             "function fish_right_prompt; end\n"
-            "function fish_title; end\n"
-            + before + "\n" + src + after + "\n"
+            "function fish_title; end\n" + before + "\n" + src + after + "\n"
         )
     raise ValueError(shell)
 
@@ -318,8 +331,14 @@ class ShellSession:
             (conf / "config.fish").write_text(rc)
             args = ["-i"]
         self.child = pexpect.spawn(
-            exe, args, env=env, cwd=str(self.home), encoding="utf-8",
-            codec_errors="replace", timeout=self.timeout, dimensions=(50, 250),
+            exe,
+            args,
+            env=env,
+            cwd=str(self.home),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=self.timeout,
+            dimensions=(50, 250),
         )
         self.child.delaybeforesend = None
         self._expect_prompt()
@@ -328,10 +347,8 @@ class ShellSession:
     def close(self) -> None:
         if self.child is not None and self.child.isalive():
             self.child.sendline("exit")
-            try:
+            with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
                 self.child.expect(pexpect.EOF, timeout=3)
-            except (pexpect.TIMEOUT, pexpect.EOF):
-                pass
             if self.child.isalive():
                 self.child.terminate(force=True)
         self.child = None
@@ -421,7 +438,10 @@ class ShellSession:
         if self.shell == "fish":
             r = self.run(f"if set -q {var}; printf 'SET:%s\\n' \"${var}\"; else; echo UNSET; end")
         else:
-            r = self.run(f"if [ -n \"${{{var}+x}}\" ]; then printf 'SET:%s\\n' \"${{{var}}}\"; else echo UNSET; fi")
+            r = self.run(
+                f'if [ -n "${{{var}+x}}" ]; then printf \'SET:%s\\n\' "${{{var}}}"; '
+                "else echo UNSET; fi"
+            )
         last = r.lines[-1] if r.lines else ""
         return None if last == "UNSET" else last[4:] if last.startswith("SET:") else last
 
@@ -429,12 +449,15 @@ class ShellSession:
         """Exported variables whose names start with one of ``prefixes``, as
         the shell's children see them."""
         marker = "__SV_ENV__"
-        r = self.run(f"{shlex.quote(sys.executable)} -c 'import os,json;print(\"{marker}\"+json.dumps(dict(os.environ)))'")
+        r = self.run(
+            f"{shlex.quote(sys.executable)} -c "
+            f"'import os,json;print(\"{marker}\"+json.dumps(dict(os.environ)))'"
+        )
         for ln in r.output.splitlines():
             if ln.startswith(marker):
                 import json
 
-                data = json.loads(ln[len(marker):])
+                data = json.loads(ln[len(marker) :])
                 return {k: v for k, v in data.items() if k.startswith(prefixes)}
         raise AssertionError(f"no environment dump in {r.output!r}")
 
@@ -478,9 +501,19 @@ class ShellSession:
         and execve), and the trace."""
         out = self.home / f".strace.{self._n}.{time.monotonic_ns()}"
         proc = subprocess.Popen(
-            ["strace", "-f", "-qq", "-e", "trace=execve,clone,clone3,fork,vfork",
-             "-p", str(self.pid), "-o", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                "strace",
+                "-f",
+                "-qq",
+                "-e",
+                "trace=execve,clone,clone3,fork,vfork",
+                "-p",
+                str(self.pid),
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         # Wait until strace has attached (it creates the file at once; give it
         # a moment to seize the process).
@@ -497,13 +530,13 @@ class ShellSession:
         trace = out.read_text() if out.exists() else ""
         count = 0
         for ln in trace.splitlines():
-            if "execve(" in ln and "resumed" not in ln:
+            if "resumed" in ln:
+                continue
+            started = "execve(" in ln or re.search(r"\b(v?fork)\(", ln)
+            # a clone() that makes a process, not one of fish's threads
+            forked = re.search(r"\bclone3?\(", ln) and "CLONE_THREAD" not in ln
+            if started or forked:
                 count += 1
-            elif re.search(r"\b(v?fork)\(", ln) and "resumed" not in ln:
-                count += 1
-            elif re.search(r"\bclone3?\(", ln) and "resumed" not in ln:
-                if "CLONE_THREAD" not in ln:
-                    count += 1
         return count, trace
 
 
@@ -612,7 +645,11 @@ class SharedShellTests:
 
     def test_prompt_format_and_colours_configurable(self, sh: ShellSession) -> None:
         self.load(sh)
-        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_FORMAT", "[{account}|{profile}|{region}] {ttl}"))
+        sh.run(
+            sh_export(
+                self.SHELL, "SHELLVAULT_PROMPT_FORMAT", "[{account}|{profile}|{region}] {ttl}"
+            )
+        )
         assert re.fullmatch(rf"\[111111111111\|account-a\|eu-west-1\] {TTL_RE}", sh.segment)
         sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_COLOR", "1;35"))
         assert ANSI_COLOR.findall(sh.last_prompt)[0] == "1;35"
@@ -622,7 +659,9 @@ class SharedShellTests:
         sh.run(sh_export(self.SHELL, "SHELLVAULT_PROFILE", "we%ird&\\$(x)"))
         assert sh.segment.startswith("[111111111111|we%ird&\\$(x)|"), sh.segment
 
-    def test_prompt_near_expiry_and_expired_states(self, sh: ShellSession, stub: StubShellvault) -> None:
+    def test_prompt_near_expiry_and_expired_states(
+        self, sh: ShellSession, stub: StubShellvault
+    ) -> None:
         self.load(sh)
         sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 0))  # no refresh: only the look
         sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_WARN", 600))
@@ -672,13 +711,17 @@ class SharedShellTests:
         sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 20))
         assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 60 account-a"]
 
-    def test_refresh_failure_hint_once_then_login_recovers(self, sh: ShellSession, stub: StubShellvault) -> None:
+    def test_refresh_failure_hint_once_then_login_recovers(
+        self, sh: ShellSession, stub: StubShellvault
+    ) -> None:
         self.load(sh)
         stub.set("need_mfa", 1)
         stub.clear_calls()
         r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
         assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-a"]
-        assert re.search(r"shellvault: account-a expires in 1m; run 'shellvault login account-a'", r.after), r.after
+        assert re.search(
+            r"shellvault: account-a expires in 1m; run 'shellvault login account-a'", r.after
+        ), r.after
         assert len(r.after.strip().splitlines()) == 1
         assert re.fullmatch(r"aws:account-a 1m", sh.segment)
         assert ANSI_COLOR.findall(sh.last_prompt)[0] == "33"
@@ -700,7 +743,9 @@ class SharedShellTests:
         assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment), sh.segment
         assert r.after == ""
 
-    def test_short_sessions_do_not_refresh_at_every_prompt(self, sh: ShellSession, stub: StubShellvault) -> None:
+    def test_short_sessions_do_not_refresh_at_every_prompt(
+        self, sh: ShellSession, stub: StubShellvault
+    ) -> None:
         stub.set("ttl", 900)
         sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 1000))
         stub.clear_calls()
@@ -720,10 +765,15 @@ class SharedShellTests:
         plain.mkdir()
         soon = int(time.time()) + 100
         (proj / ".envrc").write_text(
-            f"export SHELLVAULT_PROFILE=account-a SHELLVAULT_EXPIRES={soon} AWS_ACCESS_KEY_ID=FROMDIRENV\n"
+            f"export SHELLVAULT_PROFILE=account-a SHELLVAULT_EXPIRES={soon}\n"
+            "export AWS_ACCESS_KEY_ID=FROMDIRENV\n"
         )
         (plain / ".envrc").write_text("export UNRELATED=1\n")
-        hook = f"{direnv} hook {self.SHELL} | source" if self.SHELL == "fish" else f'eval "$({direnv} hook {self.SHELL})"'
+        hook = (
+            f"{direnv} hook {self.SHELL} | source"
+            if self.SHELL == "fish"
+            else f'eval "$({direnv} hook {self.SHELL})"'
+        )
         env = {"DIRENV_LOG_FORMAT": "", "XDG_DATA_HOME": str(home / ".local" / "share")}
         with self.session(home, stub, after=hook, env=env) as sh:
             for d in (proj, plain):
@@ -741,14 +791,21 @@ class SharedShellTests:
             sh.run(sh_eval_env(self.SHELL, "account-b"))
             stub.clear_calls()
             sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
-            assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-b"]
+            assert stub.env_calls() == [
+                f"env --shell {self.SHELL} --no-input --min-ttl 600 account-b"
+            ]
 
     # ---------------------------------------------------------------- with-role
-    def test_with_role_command_leaves_the_shell_unchanged(self, sh: ShellSession, stub: StubShellvault) -> None:
+    def test_with_role_command_leaves_the_shell_unchanged(
+        self, sh: ShellSession, stub: StubShellvault
+    ) -> None:
         self.load(sh, "account-a")
         sh.run(sh_export(self.SHELL, "AWS_PROFILE", "someprofile"))
         before = sh.environment()
-        r = sh.run("with-role account-b sh -c 'echo \"in:$SHELLVAULT_PROFILE:${AWS_PROFILE-none}\"; exit 4'")
+        r = sh.run(
+            "with-role account-b sh -c "
+            "'echo \"in:$SHELLVAULT_PROFILE:${AWS_PROFILE-none}\"; exit 4'"
+        )
         assert r.status == 4
         assert "in:account-b:none" in r.output
         after = sh.environment()
@@ -757,10 +814,10 @@ class SharedShellTests:
 
     def test_with_role_runs_functions_and_aliases(self, sh: ShellSession) -> None:
         if self.SHELL == "fish":
-            sh.run("function svfn; echo \"fn:$SHELLVAULT_PROFILE:$argv[1]\"; return 3; end")
+            sh.run('function svfn; echo "fn:$SHELLVAULT_PROFILE:$argv[1]"; return 3; end')
             sh.run("alias svals 'echo \"alias:$SHELLVAULT_PROFILE\"'")
         else:
-            sh.run("svfn() { echo \"fn:$SHELLVAULT_PROFILE:$1\"; return 3; }")
+            sh.run('svfn() { echo "fn:$SHELLVAULT_PROFILE:$1"; return 3; }')
             sh.run("alias svals='echo \"alias:$SHELLVAULT_PROFILE\"'")
         r = sh.run("with-role account-b svfn 'two words'")
         assert "fn:account-b:two words" in r.output
@@ -769,7 +826,9 @@ class SharedShellTests:
         assert "alias:account-a" in r.output
         assert sh.get("SHELLVAULT_PROFILE") is None
 
-    def test_with_role_failure_does_not_run_the_command(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+    def test_with_role_failure_does_not_run_the_command(
+        self, sh: ShellSession, home: Path, stub: StubShellvault
+    ) -> None:
         marker = home / "ran"
         r = sh.run(f"with-role nosuchprofile touch {shlex.quote(str(marker))}")
         assert r.status == 1
@@ -795,14 +854,18 @@ class SharedShellTests:
         assert "no credentials in this shell" in r.output and "scope: none" in r.output
         self.load(sh)
         r = sh.run("with-role")
-        assert re.search(r"shellvault: account-a \(111111111111\), (1h00m|59m) left", r.output), r.output
+        assert re.search(r"shellvault: account-a \(111111111111\), (1h00m|59m) left", r.output), (
+            r.output
+        )
         r = sh.run("with-role --bogus")
         assert r.status == 2 and "usage:" in r.output
         r = sh.run("with-role --off")
         assert r.status == 1
 
     # ---------------------------------------------------------------- directory scopes
-    def test_directory_scope_enter_leave_restore(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+    def test_directory_scope_enter_leave_restore(
+        self, sh: ShellSession, home: Path, stub: StubShellvault
+    ) -> None:
         proj = home / "proj"
         (proj / "sub").mkdir(parents=True)
         (home / "projother").mkdir()
@@ -859,7 +922,9 @@ class SharedShellTests:
             assert sh.environment() == before
             assert saved.read_text() == ""
 
-    def test_saved_scope_never_prompts_and_fails_closed(self, home: Path, stub: StubShellvault) -> None:
+    def test_saved_scope_never_prompts_and_fails_closed(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
         proj = home / "proj"
         proj.mkdir()
         saved = home / ".config" / "shellvault" / "directories"
@@ -880,7 +945,9 @@ class SharedShellTests:
             sh.run("cd ..")
             assert sh.get("AWS_ACCESS_KEY_ID") == "OUTSIDEKEY"
 
-    def test_scope_files_inside_projects_are_ignored(self, sh: ShellSession, home: Path, stub: StubShellvault) -> None:
+    def test_scope_files_inside_projects_are_ignored(
+        self, sh: ShellSession, home: Path, stub: StubShellvault
+    ) -> None:
         proj = home / "cloned"
         proj.mkdir()
         for name in (".shellvault", "directories", ".aws-profile"):
@@ -912,7 +979,9 @@ class SharedShellTests:
             assert sh.complete("with-role cen") == ["with-role", "central"]
 
     # ---------------------------------------------------------------- processes
-    def test_no_process_per_prompt_while_credentials_are_valid(self, home: Path, stub: StubShellvault) -> None:
+    def test_no_process_per_prompt_while_credentials_are_valid(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
         from tests.conftest import require_program
 
         require_program("strace")
@@ -951,12 +1020,24 @@ class SharedShellTests:
 
     def test_complete_profiles(self, sh: ShellSession, home: Path) -> None:
         cfg = home / ".aws" / "config"
-        cfg.write_text(cfg.read_text() + "\n[sso-session corp]\nsso_region = x\n[profile corp-dev]\n[ profile  spaced ]\n")
+        cfg.write_text(
+            cfg.read_text()
+            + "\n[sso-session corp]\nsso_region = x\n[profile corp-dev]\n[ profile  spaced ]\n"
+        )
         assert sh.complete("shellvault env acc") == ["shellvault", "env", "account-"]
         assert sh.complete("shellvault login cen") == ["shellvault", "login", "central"]
-        assert sh.complete("shellvault exec --no-input account-b") == ["shellvault", "exec", "--no-input", "account-b"]
+        assert sh.complete("shellvault exec --no-input account-b") == [
+            "shellvault",
+            "exec",
+            "--no-input",
+            "account-b",
+        ]
         assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
-        assert sh.complete("shellvault clear cor") == ["shellvault", "clear", "corp-dev"]  # not [sso-session corp]
+        assert sh.complete("shellvault clear cor") == [
+            "shellvault",
+            "clear",
+            "corp-dev",
+        ]  # not [sso-session corp]
         assert sh.complete("with-role spa") == ["with-role", "spaced"]
         assert sh.complete("with-role cen") == ["with-role", "central"]
         assert sh.complete("with-role --sa") == ["with-role", "--save"]
@@ -964,7 +1045,11 @@ class SharedShellTests:
         # after the profile: a command, completed as the shell would
         assert sh.complete("with-role central whoam") == ["with-role", "central", "whoami"]
         assert sh.complete("shellvault exec account-a -- whoam") == [
-            "shellvault", "exec", "account-a", "--", "whoami"
+            "shellvault",
+            "exec",
+            "account-a",
+            "--",
+            "whoami",
         ]
 
     def test_complete_profiles_from_aws_config_file(self, home: Path, stub: StubShellvault) -> None:
@@ -978,7 +1063,11 @@ class SharedShellTests:
         cfg = home / ".aws" / "config"
         with cfg.open("w") as f:
             for i in range(10000):
-                f.write(f"[profile team{i:05d}-admin]\nrole_arn = arn:aws:iam::{i:012d}:role/Admin\nsource_profile = central\nregion = eu-west-1\nmfa_serial = arn:aws:iam::1:mfa/x\n\n")
+                f.write(
+                    f"[profile team{i:05d}-admin]\nrole_arn = arn:aws:iam::{i:012d}:role/Admin\n"
+                    "source_profile = central\nregion = eu-west-1\n"
+                    "mfa_serial = arn:aws:iam::1:mfa/x\n\n"
+                )
         with self.session(home, stub) as sh:
             assert sh.complete("with-role team09876") == ["with-role", "team09876-admin"]
             assert sh.complete("shellvault env team0000") == ["shellvault", "env", "team0000"]
@@ -1006,7 +1095,11 @@ class SharedShellTests:
         with self.real_session(aws_home) as sh:
             assert sh.child is not None
             # no --shell: shellvault detects the shell it runs under
-            load = "shellvault env account-a | source" if self.SHELL == "fish" else 'eval "$(shellvault env account-a)"'
+            load = (
+                "shellvault env account-a | source"
+                if self.SHELL == "fish"
+                else 'eval "$(shellvault env account-a)"'
+            )
             sh.child.sendline(load)
             self._answer_mfa(sh, aws_home)
             sh._expect_prompt()
@@ -1046,9 +1139,14 @@ class SharedShellTests:
             # When no refresh is possible without a code (no MFA session left),
             # the prompt says so once and does not block.
             sh.run("shellvault clear", timeout=60)
-            r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 120), timeout=60)
-            assert "shellvault: account-a expires in 2m; run 'shellvault login account-a'" in r.after or \
-                "shellvault: account-a expires in 1m; run 'shellvault login account-a'" in r.after, r.after
+            r = sh.run(
+                sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 120), timeout=60
+            )
+            assert (
+                "shellvault: account-a expires in 2m; run 'shellvault login account-a'" in r.after
+                or "shellvault: account-a expires in 1m; run 'shellvault login account-a'"
+                in r.after
+            ), r.after
             assert re.fullmatch(r"aws:account-a (2m|1m)", sh.segment)
             out, _ = sh.run_raw("")
             assert "shellvault:" not in out

@@ -34,7 +34,8 @@ class TestBash(SharedShellTests):
 
     def hook_count(self, sh: ShellSession) -> int:
         out = sh.run(
-            'printf "%s\\n" "${PROMPT_COMMAND[@]}" "${precmd_functions[@]}" | grep -c _shellvault_hook'
+            'printf "%s\\n" "${PROMPT_COMMAND[@]}" "${precmd_functions[@]}" '
+            "| grep -c _shellvault_hook"
         ).output
         return int(out.strip().splitlines()[-1])
 
@@ -46,10 +47,7 @@ class TestBash(SharedShellTests):
             'early() { local s=$? p="${PIPESTATUS[*]}"; __early="$s $p"; return $s; }\n'
             "PROMPT_COMMAND='early'\n"
         )
-        after = (
-            'late() { __late=$?; }\n'
-            'PROMPT_COMMAND="$PROMPT_COMMAND;late"\n'
-        )
+        after = 'late() { __late=$?; }\nPROMPT_COMMAND="$PROMPT_COMMAND;late"\n'
         with self.session(home, stub, before=before, after=after) as sh:
             sh.run_raw("false | sh -c 'exit 5' | true")
             assert sh.last_status == 0
@@ -66,12 +64,17 @@ class TestBash(SharedShellTests):
             assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
 
     def test_prompt_command_array(self, home: Path, stub: StubShellvault) -> None:
-        before = "a1() { __a1=$((${__a1:-0}+1)); }\na2() { __a2=$((${__a2:-0}+1)); }\nPROMPT_COMMAND=(a1 a2)\n"
+        before = (
+            "a1() { __a1=$((${__a1:-0}+1)); }\na2() { __a2=$((${__a2:-0}+1)); }\n"
+            "PROMPT_COMMAND=(a1 a2)\n"
+        )
         with self.session(home, stub, before=before) as sh:
             if _bash_version(sh) < (5, 1):
                 pytest.skip("PROMPT_COMMAND arrays need bash 5.1")
-            out = sh.run('declare -p PROMPT_COMMAND').output
-            assert 'declare -a PROMPT_COMMAND=([0]="a1" [1]="a2" [2]="_shellvault_hook")' in out, out
+            out = sh.run("declare -p PROMPT_COMMAND").output
+            assert 'declare -a PROMPT_COMMAND=([0]="a1" [1]="a2" [2]="_shellvault_hook")' in out, (
+                out
+            )
             sh.enter()
             sh.enter()
             out = sh.run('echo "C:$__a1:$__a2"').output
@@ -87,7 +90,8 @@ class TestBash(SharedShellTests):
         # entry); the plugin joins that list instead of PROMPT_COMMAND.
         before = (
             "bash_preexec_imported=defined\nprecmd_functions=()\n"
-            "__bp_run() { local s=$? f; for f in \"${precmd_functions[@]}\"; do (exit $s); \"$f\"; done; }\n"
+            '__bp_run() { local s=$? f; for f in "${precmd_functions[@]}"; '
+            'do (exit $s); "$f"; done; }\n'
             "PROMPT_COMMAND=__bp_run\n"
         )
         with self.session(home, stub, before=before) as sh:
@@ -114,7 +118,9 @@ class TestBash(SharedShellTests):
             text = sh.run("echo done").output + sh.run("with-role").output
             assert "unbound variable" not in text
 
-    def test_sourced_under_set_u_before_anything_else(self, home: Path, stub: StubShellvault) -> None:
+    def test_sourced_under_set_u_before_anything_else(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
         with self.session(home, stub, before="set -u\nunset PROMPT_COMMAND") as sh:
             out, _ = sh.run_raw("")
             assert "unbound" not in out
@@ -134,10 +140,17 @@ class TestBash(SharedShellTests):
             if apt.exists():
                 # the command's own completion, loaded by bash-completion
                 assert sh.complete("with-role central apt-get instal") == [
-                    "with-role", "central", "apt-get", "install"
+                    "with-role",
+                    "central",
+                    "apt-get",
+                    "install",
                 ]
             assert sh.complete("shellvault exec account-a -- whoam") == [
-                "shellvault", "exec", "account-a", "--", "whoami"
+                "shellvault",
+                "exec",
+                "account-a",
+                "--",
+                "whoami",
             ]
             assert sh.complete("shellvault env acc") == ["shellvault", "env", "account-"]
 
@@ -146,12 +159,18 @@ class TestBash(SharedShellTests):
     ) -> None:
         (home / "somefile-xyz.txt").write_text("")
         assert sh.complete("with-role central cat somefile-x") == [
-            "with-role", "central", "cat", "somefile-xyz.txt"
+            "with-role",
+            "central",
+            "cat",
+            "somefile-xyz.txt",
         ]
 
     # ---------------------------------------------------------------- auto placement
     def test_prompt_auto_prepends_to_ps1(self, home: Path, stub: StubShellvault) -> None:
-        after = "SHELLVAULT_PROMPT_AUTO=1\nSHELLVAULT_PROMPT_COLOR=\nPS1='SVPROMPT<$((__svn+=1))>[]{$?}> '"
+        after = (
+            "SHELLVAULT_PROMPT_AUTO=1\nSHELLVAULT_PROMPT_COLOR=\n"
+            "PS1='SVPROMPT<$((__svn+=1))>[]{$?}> '"
+        )
         with self.session(home, stub, after=after) as sh:
             out, _ = sh.run_raw(sh_eval_env("bash", "account-a"))
             assert re.search(rf"aws:account-a {TTL_RE} SVPROMPT<", out + "SVPROMPT<"), out

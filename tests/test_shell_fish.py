@@ -22,15 +22,19 @@ class TestFish(SharedShellTests):
     SHELL = "fish"
 
     def hook_count(self, sh: ShellSession) -> int:
-        out = sh.run("count (functions --handlers-type generic | string match -e __shellvault_on_prompt)").output
-        pwd = sh.run("count (functions --handlers-type variable | string match -e __shellvault_on_pwd)").output
+        out = sh.run(
+            "count (functions --handlers-type generic | string match -e __shellvault_on_prompt)"
+        ).output
+        pwd = sh.run(
+            "count (functions --handlers-type variable | string match -e __shellvault_on_pwd)"
+        ).output
         n = int(out.strip().splitlines()[-1])
         assert int(pwd.strip().splitlines()[-1]) == n
         return n
 
     def test_other_prompt_handlers_and_status(self, home: Path, stub: StubShellvault) -> None:
-        before = "function early --on-event fish_prompt; set -g __early \"$status $pipestatus\"; end"
-        after = "function late --on-event fish_prompt; set -g __late \"$status $pipestatus\"; end"
+        before = 'function early --on-event fish_prompt; set -g __early "$status $pipestatus"; end'
+        after = 'function late --on-event fish_prompt; set -g __late "$status $pipestatus"; end'
         with self.session(home, stub, before=before, after=after) as sh:
             sh.run_raw("false | sh -c 'exit 5' | true")
             r = sh.run('echo "E:$__early L:$__late"')
@@ -51,15 +55,21 @@ class TestFish(SharedShellTests):
         assert sh.environment() == before
         assert sh.segment.startswith("aws:account-a")
 
-    def test_with_role_keeps_the_export_flag_and_universal_variables(self, sh: ShellSession) -> None:
+    def test_with_role_keeps_the_export_flag_and_universal_variables(
+        self, sh: ShellSession
+    ) -> None:
         sh.run("set -gu AWS_REGION local-only")
         sh.run("set -U AWS_DEFAULT_PROFILE uni")
         try:
-            r = sh.run("with-role account-b sh -c 'echo in:$AWS_REGION:${AWS_DEFAULT_PROFILE-unset}'")
+            r = sh.run(
+                "with-role account-b sh -c 'echo in:$AWS_REGION:${AWS_DEFAULT_PROFILE-unset}'"
+            )
             assert "in:eu-west-1:unset" in r.output
             r = sh.run('set -q -x AWS_REGION; or echo "not-exported:$AWS_REGION"')
             assert "not-exported:local-only" in r.output
-            r = sh.run('echo "U:$AWS_DEFAULT_PROFILE"; set -q -g AWS_DEFAULT_PROFILE; or echo no-global')
+            r = sh.run(
+                'echo "U:$AWS_DEFAULT_PROFILE"; set -q -g AWS_DEFAULT_PROFILE; or echo no-global'
+            )
             assert "U:uni" in r.output and "no-global" in r.output
         finally:
             sh.run("set -e -U AWS_DEFAULT_PROFILE")
@@ -81,7 +91,7 @@ class TestFish(SharedShellTests):
         # what happens on macOS: no /proc/uptime, one `date` per prompt with
         # credentials; here checked through the function itself
         out = sh.run(
-            "function test; if test \"$argv[1]\" = -r -a \"$argv[2]\" = /proc/uptime; return 1; end; "
+            'function test; if test "$argv[1]" = -r -a "$argv[2]" = /proc/uptime; return 1; end; '
             "builtin test $argv; end; __shellvault_now; echo now:$__sv_now; functions -e test"
         ).output
         m = re.search(r"now:(\d+)", out)

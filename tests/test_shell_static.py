@@ -61,8 +61,14 @@ def test_fish_syntax(path: Path) -> None:
 def test_init_scripts_parse() -> None:
     for shell, flag in (("bash", "-n"), ("zsh", "-n"), ("fish", "-n")):
         exe = require_program(shell)
-        r = subprocess.run([exe, flag], input=shells.init_script(shell), capture_output=True,
-                           text=True, timeout=60, check=False)
+        r = subprocess.run(
+            [exe, flag],
+            input=shells.init_script(shell),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert r.returncode == 0 and not r.stderr, (shell, r.stderr)
 
 
@@ -132,7 +138,7 @@ def test_guarded_lines_sit_behind_a_version_check() -> None:
     guarded = [i for i, ln in enumerate(lines) if GUARD.search(ln)]
     assert guarded, "expected some guarded bash>=X.Y lines (printf %(...)T, ${var@a})"
     for i in guarded:
-        window = "\n".join(lines[max(0, i - 8): i + 1])
+        window = "\n".join(lines[max(0, i - 8) : i + 1])
         assert re.search(r"BASH_VERSINFO|__sv_printf_time", window), lines[i]
         # and inside eval (bash 3.2 must not even parse it) unless it is a
         # runtime-only construct (printf's format is only read when it runs)
@@ -142,14 +148,24 @@ def test_guarded_lines_sit_behind_a_version_check() -> None:
 
 def test_the_bash4_check_can_fail() -> None:
     samples = [
-        "declare -A m", "x=${y,,}", "mapfile -t a <f", "cmd &>> log", "a |& b",
-        "printf -v n '%(%s)T' -1", 'echo "${v@Q}"', "echo ${a[-1]}", "[[ -v x ]]",
-        "coproc cat", "case x in a) ;& esac", "compopt -o nospace", "echo ${s: -2}",
+        "declare -A m",
+        "x=${y,,}",
+        "mapfile -t a <f",
+        "cmd &>> log",
+        "a |& b",
+        "printf -v n '%(%s)T' -1",
+        'echo "${v@Q}"',
+        "echo ${a[-1]}",
+        "[[ -v x ]]",
+        "coproc cat",
+        "case x in a) ;& esac",
+        "compopt -o nospace",
+        "echo ${s: -2}",
     ]
     for sample in samples:
         assert bash4_violations(sample), sample
     assert bash4_violations("printf -v n '%(%s)T' -1 # bash>=4.2 (guarded)") == []
-    assert bash4_violations('x=${y:-0} z=${w:-1}') == []
+    assert bash4_violations("x=${y:-0} z=${w:-1}") == []
 
 
 # ------------------------------------------------------------------ contract
@@ -221,7 +237,9 @@ def test_detect_shell_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shells_module_imports_cheaply() -> None:
     import sys
 
-    code = "import shellvault.shells, sys; print('shellingham' in sys.modules, 'click' in sys.modules)"
+    code = (
+        "import shellvault.shells, sys; print('shellingham' in sys.modules, 'click' in sys.modules)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.split() == ["False", "False"]
 

@@ -44,7 +44,10 @@ class TestZsh(SharedShellTests):
             r = sh.run('print -r -- "E:$__early L:$__late"')
             assert "E:0 1 5 0 L:0 1 5 0" in r.output, r.output
             # the prompt itself still sees $? and $pipestatus
-            sh.run("PROMPT='SVPROMPT<$((__svn+=1))>[${SHELLVAULT_PROMPT_SEGMENT-}|${pipestatus[*]}]{%?}> '")
+            sh.run(
+                "PROMPT='SVPROMPT<$((__svn+=1))>"
+                "[${SHELLVAULT_PROMPT_SEGMENT-}|${pipestatus[*]}]{%?}> '"
+            )
             sh.run_raw("false | sh -c 'exit 5'")
             assert sh.last_status == 5
             assert sh.segment == "|1 5"
@@ -72,7 +75,9 @@ class TestZsh(SharedShellTests):
             assert sh.complete("shellvault exp") == ["shellvault", "export"]
             assert sh.complete("with-role cen") == ["with-role", "central"]
 
-    def test_plugin_manager_style_fpath_then_compinit(self, home: Path, stub: StubShellvault) -> None:
+    def test_plugin_manager_style_fpath_then_compinit(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
         # oh-my-zsh / antidote / zinit: the plugin directory goes on fpath and
         # the *.plugin.zsh is sourced before compinit, which finds #compdef.
         before = f"fpath=({shlex.quote(str(SHELL_DIR / 'zsh'))} $fpath)"
@@ -120,7 +125,10 @@ class TestZsh(SharedShellTests):
         saved = home / ".config" / "shellvault" / "directories"
         saved.parent.mkdir(parents=True)
         saved.write_text(f"{proj}\taccount-a\n")
-        r = sh.run(f"with-role account-b sh -c true && with-role account-b eval 'cd {proj}; echo p:$SHELLVAULT_PROFILE'")
+        r = sh.run(
+            f"with-role account-b sh -c true && "
+            f"with-role account-b eval 'cd {proj}; echo p:$SHELLVAULT_PROFILE'"
+        )
         assert "p:account-b" in r.output
         assert sh.get("SHELLVAULT_PROFILE") is None
 
@@ -133,6 +141,6 @@ class TestZsh(SharedShellTests):
 
     def test_init_loads_with_eval(self, home: Path, stub: StubShellvault) -> None:
         with self.session(home, stub, load="init", compinit="after") as sh:
-            out, _ = sh.run_raw(sh_eval_env("zsh", "account-a"))
+            sh.run_raw(sh_eval_env("zsh", "account-a"))
             assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
             assert sh.complete("shellvault login acc") == ["shellvault", "login", "account-"]
