@@ -677,6 +677,26 @@ class SharedShellTests:
         assert sh.segment == "aws:account-a EXPIRED!"
         assert len(stub.env_calls()) == 1  # never refreshed: the window is 0
 
+    def test_prompt_counts_down_as_time_passes(self, sh: ShellSession) -> None:
+        # nothing but the clock changes between these prompts
+        self.load(sh)
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 0))
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_PROMPT_WARN", 30))
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 61))
+        assert sh.segment == "aws:account-a 1m"
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "32"
+        time.sleep(2.2)
+        assert re.fullmatch(r"aws:account-a 5\ds", sh.enter()), sh.segment
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 32))
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "32"
+        time.sleep(3.2)
+        sh.enter()
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "33"  # warn from 30 s on
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 2))
+        time.sleep(3.2)
+        assert sh.enter() == "aws:account-a expired"
+        assert ANSI_COLOR.findall(sh.last_prompt)[0] == "31"
+
     def test_exit_status_survives_the_hook(self, sh: ShellSession) -> None:
         self.load(sh)
         sh.run_raw("sh -c 'exit 7'")

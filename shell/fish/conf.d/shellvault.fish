@@ -30,24 +30,38 @@ set -g __sv_vars AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_S
 # State survives sourcing the file again.
 for __sv_v in __sv_seen_pwd __sv_seen_cred __sv_seen_diff __sv_failed_key __sv_failed_stamp \
         __sv_short_exp __sv_active_dir __sv_active_prof __sv_active_src __sv_cache_prof \
-        __sv_cache_exp __sv_sess_dirs __sv_sess_profs __sv_off_dirs
+        __sv_cache_exp __sv_sess_dirs __sv_sess_profs __sv_off_dirs __sv_render_key __sv_plain \
+        __sv_state
     set -q $__sv_v; or set -g $__sv_v
 end
 set -q __sv_owner; or set -g __sv_owner shell
 set -q __sv_short_within; or set -g __sv_short_within 0
 set -q __sv_wr_depth; or set -g __sv_wr_depth 0
+set -q __sv_render_until; or set -g __sv_render_until 0
+set -q __sv_refresh_up; or set -g __sv_refresh_up 2147483647
+set -q __sv_up; or set -g __sv_up 0
 set -e __sv_v
 
-function __shellvault_now --description 'seconds since the epoch, without a process on Linux'
+# __sv_up: whole seconds of a clock read without a process (Linux: the
+# uptime, CLOCK_BOOTTIME, so suspend counts); __sv_clock_base: the epoch
+# minus that clock, taken once with `date`. Without /proc/uptime (macOS):
+# `date +%s` itself, base 0.
+function __shellvault_clock
     if test -r /proc/uptime
-        read -l up rest </proc/uptime
+        read -l -d . up rest </proc/uptime
+        set -g __sv_up $up
         if not set -q __sv_clock_base[1]
             set -g __sv_clock_base (math (command date +%s) - $up)
         end
-        set -g __sv_now (math --scale=0 "$__sv_clock_base + $up")
     else
-        set -g __sv_now (command date +%s)
+        set -g __sv_up (command date +%s)
+        set -g __sv_clock_base 0
     end
+end
+
+function __shellvault_now --description 'seconds since the epoch, without a process on Linux'
+    __shellvault_clock
+    set -g __sv_now (math $__sv_clock_base + $__sv_up)
 end
 
 function __shellvault_rebase --description 'take the clock baseline again (after a process ran anyway)'
@@ -81,55 +95,95 @@ function __shellvault_fmt_ttl --argument-names left
     end
 end
 
-# Sets __sv_plain (text) and __sv_state ('' ok warn expired).
+# Sets __sv_plain (text) and __sv_state ('' ok warn expired), and
+# __sv_refresh_up: the clock value (__sv_up) at which the refresh window
+# opens. Cached: until the clock reaches __sv_render_until or one of the
+# variables it depends on changes, it only reads the clock (builtins only,
+# no command substitution: those cost ~0.1-0.3 ms each in fish).
 function __shellvault_render
-    set -g __sv_plain
-    set -g __sv_state
-    set -q SHELLVAULT_PROFILE[1]; and test -n "$SHELLVAULT_PROFILE"; or return 0
+    if not set -q SHELLVAULT_PROFILE[1]; or test -z "$SHELLVAULT_PROFILE"
+        set -g __sv_plain
+        set -g __sv_state
+        set -g __sv_render_key
+        set -g __sv_refresh_up 2147483647
+        return 0
+    end
+    set -l fset 0
+    set -q SHELLVAULT_PROMPT_FORMAT; and set fset 1
+    set -l tset 0
+    set -q SHELLVAULT_PROMPT_EXPIRED_TEXT; and set tset 1
+    set -l key "$SHELLVAULT_PROFILE|$SHELLVAULT_EXPIRES|$SHELLVAULT_ACCOUNT|$fset:$SHELLVAULT_PROMPT_FORMAT|$SHELLVAULT_PROMPT_WARN|$SHELLVAULT_REFRESH_WITHIN|$tset:$SHELLVAULT_PROMPT_EXPIRED_TEXT|$AWS_REGION|$AWS_DEFAULT_REGION|$__sv_short_exp|$__sv_short_within"
+    __shellvault_clock
+    if test "$key" = "$__sv_render_key"; and test $__sv_up -lt $__sv_render_until
+        return 0
+    end
     set -l ttl
     set -g __sv_state ok
-    if string match -qr '^[0-9]+$' -- "$SHELLVAULT_EXPIRES"
-        __shellvault_now
-        set -l left (math $SHELLVAULT_EXPIRES - $__sv_now)
-        set -l within (__shellvault_int "$SHELLVAULT_REFRESH_WITHIN" 300)
-        set -l warn (__shellvault_int "$SHELLVAULT_PROMPT_WARN" $within)
+    set -g __sv_render_until 2147483647
+    set -g __sv_refresh_up 2147483647
+    set -l exp $SHELLVAULT_EXPIRES
+    if string match -qr '^[0-9]+$' -- "$exp"
+        set -l now (math $__sv_clock_base + $__sv_up)
+        set -l left (math $exp - $now)
+        set -l within 300
+        string match -qr '^[0-9]+$' -- "$SHELLVAULT_REFRESH_WITHIN"; and set within $SHELLVAULT_REFRESH_WITHIN
+        set -l warn $within
+        string match -qr '^[0-9]+$' -- "$SHELLVAULT_PROMPT_WARN"; and set warn $SHELLVAULT_PROMPT_WARN
+        if test $within -gt 0
+            set -l rwithin $within
+            test "$exp" = "$__sv_short_exp"; and set rwithin $__sv_short_within
+            set -g __sv_refresh_up (math $exp - $__sv_clock_base - $rwithin + 1)
+        end
+        # When does what is shown change next (epoch seconds)?
+        set -l change 2147483647
         if test $left -le 0
             set -g __sv_state expired
-        else if test $left -le $warn
-            set -g __sv_state warn
+        else
+            test $left -le $warn; and set -g __sv_state warn
+            if test $left -lt 60
+                set change (math $now + 1)
+            else
+                set change (math "min($exp - 60 * floor($left / 60) + 1, $exp)")
+            end
+            test $left -gt $warn; and set change (math "min($change, $exp - $warn)")
         end
+        test $change -lt 2147483647; and set -g __sv_render_until (math $change - $__sv_clock_base)
         set ttl (__shellvault_fmt_ttl $left)
     end
     set -l fmt 'aws:{profile} {ttl}'
-    set -q SHELLVAULT_PROMPT_FORMAT; and set fmt "$SHELLVAULT_PROMPT_FORMAT"
+    test $fset = 1; and set fmt "$SHELLVAULT_PROMPT_FORMAT"
     set -l region $AWS_REGION
     test -n "$region"; or set region $AWS_DEFAULT_REGION
-    set -l out (string replace -a -- '{profile}' "$SHELLVAULT_PROFILE" "$fmt")
-    set out (string replace -a -- '{account}' "$SHELLVAULT_ACCOUNT" "$out")
-    set out (string replace -a -- '{ttl}' "$ttl" "$out")
-    set out (string replace -a -- '{region}' "$region" "$out")
-    set -g __sv_plain (string trim -r -- "$out")
+    set -l out (string replace -a -- '{profile}' "$SHELLVAULT_PROFILE" "$fmt" |
+        string replace -a -- '{account}' "$SHELLVAULT_ACCOUNT" |
+        string replace -a -- '{ttl}' "$ttl" |
+        string replace -a -- '{region}' "$region" |
+        string trim -r)
+    set -g __sv_plain "$out"
+    set -g __sv_render_key $key
 end
 
 function __shellvault_color
+    set -g __sv_color 32
+    set -q SHELLVAULT_PROMPT_COLOR; and set -g __sv_color $SHELLVAULT_PROMPT_COLOR
     switch "$__sv_state"
         case warn
-            set -q SHELLVAULT_PROMPT_WARN_COLOR; and echo $SHELLVAULT_PROMPT_WARN_COLOR; or echo 33
+            set -g __sv_color 33
+            set -q SHELLVAULT_PROMPT_WARN_COLOR; and set -g __sv_color $SHELLVAULT_PROMPT_WARN_COLOR
         case expired
-            set -q SHELLVAULT_PROMPT_EXPIRED_COLOR; and echo $SHELLVAULT_PROMPT_EXPIRED_COLOR; or echo 31
-        case '*'
-            set -q SHELLVAULT_PROMPT_COLOR; and echo $SHELLVAULT_PROMPT_COLOR; or echo 32
+            set -g __sv_color 31
+            set -q SHELLVAULT_PROMPT_EXPIRED_COLOR; and set -g __sv_color $SHELLVAULT_PROMPT_EXPIRED_COLOR
     end
 end
 
 function shellvault_prompt --description 'shellvault prompt segment: profile and time left'
     __shellvault_render
     test -n "$__sv_plain"; or return 0
-    set -l c (__shellvault_color)
-    if test "$argv[1]" = --plain; or test -z "$c"
+    __shellvault_color
+    if test "$argv[1]" = --plain; or test -z "$__sv_color"
         printf '%s' $__sv_plain
     else
-        printf '\e[%sm%s\e[0m' $c $__sv_plain
+        printf '\e[%sm%s\e[0m' $__sv_color $__sv_plain
     end
 end
 
@@ -474,7 +528,11 @@ function __shellvault_on_prompt --on-event fish_prompt
         __shellvault_scope_sync
     end
     __shellvault_attribute
-    test -n "$SHELLVAULT_EXPIRES"; and __shellvault_check_expiry
+    if test -n "$SHELLVAULT_EXPIRES"
+        # builtins only while the refresh window is not open
+        __shellvault_render
+        test $__sv_up -ge $__sv_refresh_up; and __shellvault_check_expiry
+    end
     if test -n "$SHELLVAULT_PROMPT_AUTO"; and test "$SHELLVAULT_PROMPT_AUTO" != 0
         __shellvault_auto_place
     end
