@@ -71,8 +71,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "AwsConfig",
@@ -338,8 +338,7 @@ def parse_duration(value: str) -> int | None:
 # Profile
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One resolved profile; ``source`` is its resolved source_profile (None at the root)."""
 
     name: str
@@ -365,7 +364,7 @@ class Profile:
     source: Profile | None
     # The merged file keys (own section, include chain, [default], [sso-session]) with
     # their raw text, for diagnostics; environment overrides are not in it.
-    raw: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    raw: tuple[tuple[str, str], ...] = ()
 
     def chain(self) -> list[Profile]:
         """Root first, this profile last."""
@@ -416,8 +415,7 @@ class Profile:
         return h.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class TTLs:
+class TTLs(NamedTuple):
     """Durations in seconds."""
 
     session: int  # GetSessionToken when the root profile is used directly

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ACCESS_KEY_ID_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
 SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     access_key_id: str
     secret_access_key: str
     session_token: str | None = None
@@ -27,8 +26,7 @@ class Credentials:
         return self.expires - (time.time() if now is None else now)
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
     """Temporary credentials plus what the shell shows about them."""
 
     credentials: Credentials

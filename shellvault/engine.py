@@ -15,8 +15,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .creds import Credentials, Session
 from .errors import ShellvaultError, UsageError
@@ -29,16 +28,17 @@ if TYPE_CHECKING:
 CHAINED_ROLE_LIMIT = 3600  # AWS caps a session assumed from another role's session at 1 h
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     no_input: bool = False
     mfa_token: str | None = None
     duration: int | None = None  # --duration: for the last step of the chain
     min_ttl: int | None = None  # --min-ttl: refresh if less than this is left
 
 
-@dataclass(frozen=True)
-class Issued:
+NO_OPTIONS = Request()
+
+
+class Issued(NamedTuple):
     session: Session
     profile: Profile
     region: str | None
@@ -102,7 +102,7 @@ class Engine:
         return left >= min_ttl
 
     # -- the hot path -----------------------------------------------------------------------
-    def cached(self, profile: Profile, request: Request = Request()) -> Issued | None:
+    def cached(self, profile: Profile, request: Request = NO_OPTIONS) -> Issued | None:
         """A valid cached session for `profile`, without importing boto3; None on a miss."""
         key = self._final_key(profile)
         if key is None:
@@ -115,7 +115,7 @@ class Engine:
         return Issued(session, profile, profile.region)
 
     # -- the full chain ---------------------------------------------------------------------
-    def issue(self, profile: Profile, request: Request = Request()) -> Issued:
+    def issue(self, profile: Profile, request: Request = NO_OPTIONS) -> Issued:
         hit = self.cached(profile, request)
         if hit is not None:
             return hit

@@ -13,9 +13,8 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .creds import Credentials, Session, master_from_json, master_to_json
 from .errors import UsageError, VaultError
@@ -124,8 +123,7 @@ def _open_store(choice: str, environ: Mapping[str, str], no_input: bool) -> Stor
     return file_store
 
 
-@dataclass(frozen=True)
-class SessionEntry:
+class SessionEntry(NamedTuple):
     key: str
     profile: str
     kind: str  # "mfa"/"base" (GetSessionToken) or "role" (AssumeRole)
