@@ -1,10 +1,10 @@
 # fish completion for shellvault. Profile names are read from
 # $AWS_CONFIG_FILE or ~/.aws/config by fish's own `string` (no process per TAB).
 
-# Also defined by conf.d/shellvault.fish; kept here so that this file works
-# alone (copied into ~/.config/fish/completions/ without the plugin).
-if not functions -q __shellvault_profiles
-    function __shellvault_profiles --description 'profile names from the AWS config file'
+# Also defined by conf.d/shellvault.fish (with a cache); kept here so that
+# this file works alone (copied into ~/.config/fish/completions/).
+if not functions -q __shellvault_profile_candidates
+    function __shellvault_profile_candidates
         set -l cfg $AWS_CONFIG_FILE
         test -n "$cfg"; or set cfg $HOME/.aws/config
         string match -q -- '~/*' $cfg; and set cfg $HOME/(string sub -s 3 -- $cfg)
@@ -62,7 +62,7 @@ complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a init -
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a profiles -d 'list profile names'
 
 # Profile argument.
-complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile" -a '(__shellvault_profiles)' -d 'AWS profile'
+complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile" -a '(__shellvault_profile_candidates)' -d 'AWS profile'
 
 # Options per command.
 complete -c shellvault -n '__fish_seen_subcommand_from env' -l shell -x -a 'bash zsh fish sh powershell tcsh dotenv' -d 'shell to render for'

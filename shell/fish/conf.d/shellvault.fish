@@ -718,12 +718,55 @@ function with-role --description 'run a command with, or scope this directory to
 end
 
 # ------------------------------------------------------------------ completion (with-role)
-function __shellvault_profiles --description 'profile names from the AWS config file'
+# Profile names (`[profile X]`, `[default]`) into __sv_profile_cache, read
+# again only when the file's mtime changes (`path mtime`, fish 3.5+; older
+# fish parses at every TAB).
+function __shellvault_profiles_load
     set -l cfg $AWS_CONFIG_FILE
     test -n "$cfg"; or set cfg $HOME/.aws/config
     string match -q -- '~/*' $cfg; and set cfg $HOME/(string sub -s 3 -- $cfg)
-    test -r $cfg; or return 0
-    string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$cfg
+    if not test -r $cfg
+        set -g __sv_profile_cache
+        set -g __sv_profile_cache_key
+        return 0
+    end
+    set -l key
+    builtin -q path; and set key "$cfg:"(path mtime -- $cfg)
+    if test -z "$key"; or test "$key" != "$__sv_profile_cache_key"
+        if command -q awk
+            # one process per change of the file: ~10 ms for 10,000 profiles
+            # (fish's `string` takes ~50 ms)
+            set -g __sv_profile_cache (command awk '
+                /^[ \t]*\[/ {
+                  s = $0
+                  sub(/^[ \t]*\[[ \t]*/, "", s)
+                  sub(/[ \t]*\].*$/, "", s)
+                  if (s == "default") n = s
+                  else if (s ~ /^profile[ \t]/) { n = s; sub(/^profile[ \t]+/, "", n) }
+                  else next
+                  if (n != "" && !(n in seen)) { seen[n] = 1; print n }
+                }' $cfg)
+        else
+            set -g __sv_profile_cache (string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$cfg)
+        end
+        set -g __sv_profile_cache_key $key
+    end
+    return 0
+end
+
+function __shellvault_profiles --description 'profile names from the AWS config file'
+    __shellvault_profiles_load
+    printf '%s\n' $__sv_profile_cache
+end
+
+# The candidates for the token being completed: those it starts, else those
+# containing it (fish's own fuzzy matching, on a short list).
+function __shellvault_profile_candidates
+    __shellvault_profiles_load
+    set -l tok (commandline -ct)
+    string match -- "$tok*" $__sv_profile_cache
+    or string match -- "*$tok*" $__sv_profile_cache
+    return 0
 end
 
 function __shellvault_wr_needs_profile
@@ -743,7 +786,7 @@ function __shellvault_wr_needs_profile
 end
 
 complete -c with-role -f
-complete -c with-role -n __shellvault_wr_needs_profile -a '(__shellvault_profiles)' -d 'AWS profile'
+complete -c with-role -n __shellvault_wr_needs_profile -a '(__shellvault_profile_candidates)' -d 'AWS profile'
 complete -c with-role -n __shellvault_wr_needs_profile -l save -d 'remember this directory scope for every shell'
 complete -c with-role -n __shellvault_wr_needs_profile -l off -d 'end the directory scope here'
 complete -c with-role -n __shellvault_wr_needs_profile -l forget -d 'end and forget the saved scope here'
