@@ -69,6 +69,15 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 def touch_stamp(profile: str, expires: int | None, environ: Mapping[str, str] = os.environ) -> None:
     """Tell watchers (direnv's watch_file, other shells) that a profile's session changed."""
+    path = stamp_path(profile, environ)
+    try:
+        before = path.stat().st_mtime
+    except OSError:
+        before = 0.0
     # A stamp is a courtesy to watchers; never fail the real work over it.
     with contextlib.suppress(OSError):
-        write_private_file(stamp_path(profile, environ), f"{expires or ''}\n".encode())
+        write_private_file(path, f"{expires or ''}\n".encode())
+        # direnv compares whole seconds: a second change within the same second must still
+        # move the mtime forward, or the reload it should cause is lost.
+        if int(path.stat().st_mtime) <= int(before):
+            os.utime(path, (int(before) + 1, int(before) + 1))

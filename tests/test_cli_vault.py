@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import stat
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,16 @@ def test_the_fallback_notice_is_said_once_per_command(aws_home: Any) -> None:
     done = aws_home.run("env", "--shell", "bash", "account-a", "--no-input", env=env)
     assert done.returncode == 3
     assert done.stderr.count("no OS keyring is usable") == 1
+
+
+def test_each_session_change_moves_the_stamp_forward_by_whole_seconds(aws_home: Any) -> None:
+    stamp = aws_home.state_dir / "stamps" / "account-a"
+    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    seen = [int(stamp.stat().st_mtime)]
+    aws_home.run("clear", "account-a", check=True)  # most likely within the same second
+    seen.append(int(stamp.stat().st_mtime))
+    assert stamp.read_text() == "\n"  # cleared: no expiry, and never a secret
+    aws_home.run("login", "account-a", check=True)  # the MFA session is still cached
+    seen.append(int(stamp.stat().st_mtime))
+    assert seen[0] < seen[1] < seen[2]
+    assert int(stamp.read_text()) > time.time()
