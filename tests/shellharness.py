@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -504,7 +505,6 @@ class ShellSession:
             [
                 "strace",
                 "-f",
-                "-qq",
                 "-e",
                 "trace=execve,clone,clone3,fork,vfork",
                 "-p",
@@ -514,12 +514,23 @@ class ShellSession:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
         )
-        # Wait until strace has attached (it creates the file at once; give it
-        # a moment to seize the process).
-        deadline = time.monotonic() + 5
-        while not out.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        # strace says "Process N attached" once it has seized the shell.
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 10
+        seen = ""
+        while "attached" not in seen:
+            ready, _, _ = select.select([proc.stderr], [], [], 0.1)
+            if ready:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                seen += line
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"strace did not attach: {seen!r}")
         time.sleep(settle)
         try:
             action()
@@ -527,6 +538,7 @@ class ShellSession:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
+            proc.stderr.close()
         trace = out.read_text() if out.exists() else ""
         count = 0
         for ln in trace.splitlines():
@@ -1021,6 +1033,9 @@ class SharedShellTests:
                 lambda: [sh.run_raw(f"cd {shlex.quote(str(home / d))}") for d in ("a", "b", "a")]
             )
             assert n == 0, trace
+            # the count does see processes when there are some
+            n, trace = sh.count_processes(lambda: sh.run_raw("/bin/true; /bin/true"))
+            assert n >= 2, trace
             # near expiry the hook does start shellvault (here: once)
             sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 200))
             assert len(stub.env_calls()) == 2
