@@ -929,6 +929,23 @@ class SharedShellTests:
         assert sh.environment() == outside  # the scope is over
         assert len(stub.env_calls()) == 1
 
+    def test_directory_scope_reentry_gets_fresh_credentials_when_needed(
+        self, sh: ShellSession, home: Path, stub: StubShellvault
+    ) -> None:
+        proj = home / "proj"
+        proj.mkdir()
+        sh.run(f"cd {shlex.quote(str(proj))}")
+        sh.run("with-role account-a")
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_REFRESH_WITHIN", 0))
+        sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) - 1))
+        assert sh.segment == "aws:account-a expired"
+        sh.run("cd ..")
+        assert sh.get("SHELLVAULT_PROFILE") is None
+        stub.clear_calls()
+        sh.run(f"cd {shlex.quote(str(proj))}")  # remembered ones expired: ask again
+        assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input account-a"]
+        assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
+
     def test_directory_scope_saved_for_every_shell(self, home: Path, stub: StubShellvault) -> None:
         proj = home / "proj"
         proj.mkdir()
