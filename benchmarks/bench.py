@@ -549,16 +549,20 @@ def scenarios_1_2_6(ctx: Ctx, configs: Mapping[str, Path]) -> None:
          with_env([sv, "env", "account-a"], {"AWS_CONFIG_FILE": str(configs["10"])})),
         ("shellvault env account-a, 10,000 profiles",
          with_env([sv, "env", "account-a"], {"AWS_CONFIG_FILE": str(configs["10k"])})),
+    ]
+    cmds6_cli: list[tuple[str, list[str]]] = [
         ("aws configure export-credentials, 10 profiles",
          with_env(cli, {"AWS_CONFIG_FILE": str(configs["10"])})),
         ("aws configure export-credentials, 10,000 profiles",
          with_env(cli, {"AWS_CONFIG_FILE": str(configs["10k"])})),
     ]
     st6 = hyperfine(ctx, "s6", cmds6)
+    st6.update(hyperfine(ctx, "s6-aws", cmds6_cli, runs=max(3, ctx.runs // 5)))
+    cmds6 += cmds6_cli
     small, big, cli_small, cli_big = (st6[n] for n, _ in cmds6)
     size = configs["10k"].stat().st_size
     ctx.section(
-        "Scenario 6: a 10,000-profile config (keyring backend, one hyperfine run)",
+        "Scenario 6: a 10,000-profile config (keyring backend; the AWS CLI with fewer runs)",
         timing_table(st6) + f"\n\nThe 10,000-profile file is {size / 1e6:.1f} MB: 9,997 "
         "role profiles first, the walkthrough's three (`central`, `account-a`, `account-b`) "
         "last, where a scanner that stops at the section it wants has the farthest to go.",
@@ -918,16 +922,12 @@ echo "${{first%.*}} ${{times%.*}} | ${{#reply}} ${{reply[1,3]}}"
 {src}
 source {fish_completion}
 set -l line 'shellvault env {word}'
-set -l out
 for i in (seq (math {n} + 1))
-  # the cost of one `date` in between, measured right before, is subtracted
-  set -l d0 (date +%s%N); set -l d1 (date +%s%N)
-  set -l t0 (date +%s%N); complete -C $line >/dev/null; set -l t1 (date +%s%N)
-  set -a out (math --scale 0 "($t1 - $t0 - ($d1 - $d0)) / 1000")
+  time complete -C $line >/dev/null
 end
 set -l c (complete -C $line)
 echo "FN=complete -C"
-echo (string join ' ' -- $out)" | "(count $c) (string replace -r '\t.*' '' -- $c[1..3])
+echo "- | "(count $c) (string replace -r '\t.*' '' -- $c[1..3])
 """,
 }
 
@@ -947,7 +947,11 @@ def completion_times(ctx: Ctx, shell: str, config: Path, word: str, shells_n: in
         lines = done.stdout.strip().splitlines()
         what = lines[-2][3:]
         values, seen = lines[-1].split(" | ", 1)
-        us = [float(v) for v in values.split()]
+        if shell == "fish":  # its `time` keyword wrote one block per completion to stderr
+            us = [float(m.group(1)) * _UNIT[m.group(2)] * 1e6
+                  for m in _FISH_TIME.finditer(done.stderr)]
+        else:
+            us = [float(v) for v in values.split()]
         firsts.append(us[0] / 1000)
         laters += [u / 1000 for u in us[1:]]
     return firsts, laters, what, seen
@@ -1036,11 +1040,10 @@ def scenario_5(ctx: Ctx, shells: Sequence[str], configs: Mapping[str, Path]) -> 
         "`COMP_WORDS=(shellvault env '')` (`$EPOCHREALTIME`, all 10,000 names returned); zsh "
         "times a real TAB on a pty (a widget around `complete-word`, `$EPOCHREALTIME`) and, "
         "apart, the plugin's profile list `_shellvault_profile_names`; fish times "
-        "`complete -C 'shellvault env '` between two `date +%s%N` (the cost of one `date`, "
-        "measured right before, subtracted). \"First\" is the first completion in a fresh "
-        f"shell (median over fresh shells), \"later\" the median of the ones after it "
-        f"({n} per shell; zsh's real TAB: {3 if ctx.quick else 5}). Processes: a real TAB "
-        "after `shellvault env centr` in an interactive shell on a pty, strace attached."
+        "`complete -C 'shellvault env '` with its `time` keyword. \"First\" is the first "
+        "completion in a fresh shell (median over fresh shells), \"later\" the median of the "
+        f"ones after it ({n} per shell; zsh's real TAB: {3 if ctx.quick else 5}). Processes: "
+        "a real TAB after `shellvault env centr` in an interactive shell on a pty, strace attached."
         "\n\n| shell | timed | candidates | first | later | TAB completed `central` | "
         "processes (programs) |\n|---|---|---:|---:|---:|---|---|\n" + "\n".join(rows)
         + "\n\nFor comparison, the AWS CLI v2 (one hyperfine run):\n\n" + timing_table(cli),
@@ -1109,6 +1112,134 @@ def scenario_7(ctx: Ctx, shells: Sequence[str]) -> None:
         "plugin in `conf.d/`, its completion in `completions/`: fish's own layout).\n\n"
         + "\n".join(body),
     )
+
+
+
+# --------------------------------------------------------------------------- shell diagnostics
+
+
+_SOURCE_LOOP = {
+    # source the plugin file K times in one shell: wall and CPU per source
+    "bash": 'TIMEFORMAT="%R %U %S"; time for ((i = 0; i < {k}; i++)); do source {file}; done',
+    "zsh": 'TIMEFMT="%E %U %S"; time (for ((i = 0; i < {k}; i++)); do source {file}; done)',
+    "fish": "time for i in (seq {k}); source {file}; end",
+}
+
+_NAMES_FIRST = {
+    # the plugin's profile-name step alone, first call in a fresh shell: wall seconds
+    "bash": "{src}\nt0=$EPOCHREALTIME; _shellvault_complete_profiles ''; t1=$EPOCHREALTIME\n"
+            'echo "$t0 $t1 ${{#COMPREPLY[@]}}"',
+    "zsh": "zmodload zsh/datetime\n{src}\nt0=$EPOCHREALTIME; _shellvault_profile_names; "
+           't1=$EPOCHREALTIME\necho "$t0 $t1 ${{#reply}}"',
+    "fish": "{src}\ntime __shellvault_profiles >/dev/null\n"
+            "echo 0 0 (count (__shellvault_profiles))",
+}
+
+
+def _seconds(text: str) -> list[float]:
+    return [float(x.rstrip("s")) for x in text.split()]
+
+
+def source_cost(ctx: Ctx, shell: str, k: int) -> tuple[float, float]:
+    """(wall ms, CPU ms) per `source` of the plugin file, inside one shell."""
+    script = _SOURCE_LOOP[shell].format(k=k, file=shlex.quote(str(plugin(shell))))
+    done = shell_run(ctx, shell, script)
+    if shell == "fish":
+        m = _FISH_TIME.search(done.stderr)
+        if not m:
+            raise RuntimeError(f"fish printed no timing: {done.stderr[-300:]!r}")
+        wall = float(m.group(1)) * _UNIT[m.group(2)]
+        cpu = float(m.group(3)) * _UNIT[m.group(4)] + float(m.group(5)) * _UNIT[m.group(6)]
+    else:
+        line = [ln for ln in done.stderr.splitlines() if ln.strip()][-1]
+        wall, user, system = _seconds(line)[-3:]
+        cpu = user + system
+    return wall / k * 1000, cpu / k * 1000
+
+
+def names_first(ctx: Ctx, shell: str, config: Path) -> tuple[float, int]:
+    """(wall ms of the profile-name step's first call in a fresh shell, names)."""
+    script = _NAMES_FIRST[shell].format(src=f"source {shlex.quote(str(plugin(shell)))}")
+    done = shell_run(ctx, shell, script, {**ctx.env, "AWS_CONFIG_FILE": str(config)})
+    t0, t1, count = done.stdout.split()[-3:]
+    if shell == "fish":
+        m = _FISH_TIME.search(done.stderr)
+        if not m:
+            raise RuntimeError(f"fish printed no timing: {done.stderr[-300:]!r}")
+        return float(m.group(1)) * _UNIT[m.group(2)] * 1000, int(count)
+    return (float(t1) - float(t0)) * 1000, int(count)
+
+
+def shell_diagnostics(ctx: Ctx, shells: Sequence[str], configs: Mapping[str, Path]) -> None:
+    k = 20 if ctx.quick else 50
+    reps = 3 if ctx.quick else 7
+    rows = []
+    for shell in shells:
+        src = [source_cost(ctx, shell, k) for _ in range(reps)]
+        try:
+            names = [names_first(ctx, shell, configs["10k"]) for _ in range(reps)]
+            names_text = (f"{statistics.median(n for n, _ in names):.1f} ms "
+                          f"({names[0][1]} names)")
+        except (RuntimeError, ValueError) as exc:
+            names_text = f"not measured ({first_line(str(exc), 60)})"
+        rows.append(f"| {shell} | {statistics.median(w for w, _ in src):.2f} ms | "
+                    f"{statistics.median(c for _, c in src):.2f} ms | {names_text} |")
+    extra = []
+    if "fish" in shells:
+        floor = fish_floor(ctx, reps)
+        extra.append(f"fish's own completion engine, given 10,000 static candidates (`complete "
+                     f"-c x -f -a \"$names\"`, no file read, no description, no function "
+                     f"call): **{floor:.1f} ms** per `complete -C 'x '` (median of {reps}): the "
+                     "floor under fish's completion of 10,000 names on this machine.")
+    awk = awk_vs_grep(ctx, configs["10k"])
+    if awk:
+        extra.append(awk)
+    fn = {"bash": "`_shellvault_complete_profiles ''` (one awk)",
+          "zsh": "`_shellvault_profile_names`", "fish": "`__shellvault_profiles`"}
+    ctx.section(
+        "Shell-side diagnostics (for scenarios 5 and 7)",
+        f"Sourcing the plugin file {k} times inside one shell (median of {reps} shells): the "
+        "start-up cost of scenario 7 without the noise of starting processes. The plugin's "
+        "profile-name step alone, first call in a fresh shell with the 10,000-profile config "
+        f"(median of {reps} shells): how much of scenario 5's first TAB is reading the config "
+        "file (the rest is the shell's own completion machinery: matching, sorting, listing "
+        f"10,000 candidates). Steps: {'; '.join(f'{sh}: {fn[sh]}' for sh in shells)}.\n\n"
+        "| shell | source, wall | source, CPU | profile-name step, first call |\n"
+        "|---|---:|---:|---|\n" + "\n".join(rows) + "\n\n" + "\n\n".join(extra),
+    )
+
+
+def fish_floor(ctx: Ctx, reps: int) -> float:
+    script = ("set -l names (seq -f 'team-%05g' 0 9999 | string join ' ')\n"
+              "complete -c svfloor -f -a \"$names\"\n"
+              "complete -C 'svfloor ' >/dev/null\n"
+              + "time complete -C 'svfloor ' >/dev/null\n" * reps)
+    done = shell_run(ctx, "fish", script)
+    walls = [float(m.group(1)) * _UNIT[m.group(2)] * 1000
+             for m in _FISH_TIME.finditer(done.stderr)]
+    return statistics.median(walls)
+
+
+HEADER_RE = r"^[[:space:]]*\[[[:space:]]*(profile[[:space:]]|default)"
+
+
+def awk_vs_grep(ctx: Ctx, config: Path) -> str:
+    """The bash/zsh plugins' awk program over the big config vs one grep for headers."""
+    done = shell_run(ctx, "bash", f"source {shlex.quote(str(plugin('bash')))}; "
+                     'printf %s "${__sv_awk_profiles-}"')
+    program = done.stdout
+    if "BEGIN" not in program:
+        return ""
+    cmds: list[tuple[str, list[str]]] = [
+        ("the plugins' awk program (all names)", with_env(["awk", program, str(config)])),
+        ("grep -E for `[profile ...]`/`[default]` headers",
+         with_env(["grep", "-E", HEADER_RE, str(config)])),
+        ("the same grep with LC_ALL=C",
+         with_env(["grep", "-E", HEADER_RE, str(config)], {"LC_ALL": "C"})),
+    ]
+    st = hyperfine(ctx, "diag-awk-grep", cmds, runs=max(5, ctx.runs // 2))
+    return ("Reading the names out of the 1.6 MB config, as a process (one hyperfine "
+            "run):\n\n" + timing_table(st))
 
 
 # --------------------------------------------------------------------------- profiles
@@ -1396,6 +1527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ctx.notes.append(f"no plugin file for {', '.join(missing)}: scenarios 3/4/5/7 "
                              "skipped there")
         if "p" in only:
+            shell_diagnostics(ctx, shells, configs)
             profiles(ctx)
         if "8" in only:
             scenario_8(ctx)  # last: it empties the shared keyring collection
