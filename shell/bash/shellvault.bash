@@ -662,7 +662,7 @@ _shellvault_off_remove() {
   __sv_noff=$j
 }
 
-with-role() {
+_shellvault_with_role() {
   local save=0 off=0 prof rc __sv_env __sv_cmd dir
   while [ $# -gt 0 ]; do
     case $1 in
@@ -777,6 +777,13 @@ with-role() {
   _shellvault_render
   return 0
 }
+
+# `with-role` is not a valid name in POSIX mode (bash --posix, or bash as sh):
+# defining it there would abort sourcing this file.
+case :${SHELLOPTS:-}: in
+  *:posix:*) ;;
+  *) eval 'with-role() { _shellvault_with_role "$@"; }' ;;
+esac
 
 # ------------------------------------------------------------------ completion
 __sv_commands='env exec export login add list ls remove rm clear init profiles'
