@@ -184,3 +184,28 @@ class TestBash(SharedShellTests):
         assert re.search(rf"^aws:account-a {TTL_RE}$", out, re.M), out
         out = sh.run("shellvault_prompt --ansi | od -c | head -2").output
         assert "033   [   3   2   m" in out
+
+
+def test_sourcing_in_posix_mode_and_other_shells_is_harmless() -> None:
+    import subprocess
+
+    from tests.conftest import require_program
+
+    bash = require_program("bash")
+    r = subprocess.run(
+        [bash, "--posix", "-c", f'source "{BASH_PLUGIN}"; echo "ok:$PROMPT_COMMAND"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert r.returncode == 0 and "ok:_shellvault_hook" in r.stdout, r.stderr
+    sh = require_program("sh")
+    r = subprocess.run(
+        [sh, "-c", f'. "{BASH_PLUGIN}"; echo "ok:${{PROMPT_COMMAND-unset}}"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert r.returncode == 0 and "ok:unset" in r.stdout, r.stdout + r.stderr
