@@ -206,3 +206,57 @@ def test_each_session_change_moves_the_stamp_forward_by_whole_seconds(aws_home: 
     seen.append(int(stamp.stat().st_mtime))
     assert seen[0] < seen[1] < seen[2]
     assert int(stamp.read_text()) > time.time()
+
+
+def _spawn(home: Any, *args: str) -> Any:
+    import pexpect
+
+    import io
+
+    child = pexpect.spawn(home.shellvault, list(args), env=home.env, encoding="utf-8",
+                          timeout=30)
+    child.logfile_read = io.StringIO()  # everything the terminal showed
+    return child
+
+
+def test_add_asks_on_the_terminal_without_echoing_the_secret(sv_home: Any) -> None:
+    child = _spawn(sv_home, "add", "central")
+    child.expect("Access key ID: ")
+    child.sendline(KEY_ID)
+    child.expect("Secret access key: ")
+    child.sendline(SECRET)
+    child.expect("stored the access key for central")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 0
+    transcript = child.logfile_read.getvalue()
+    assert KEY_ID in transcript  # the key id is echoed, the secret is not
+    assert SECRET not in transcript
+    assert _listing(sv_home)["central"]["credentials"] == "stored"
+
+    confirm = _spawn(sv_home, "rm", "central")
+    confirm.expect(r"\[y/N\] ")
+    confirm.sendline("y")
+    confirm.expect(pexpect_eof())
+    confirm.close()
+    assert confirm.exitstatus == 0
+    assert _listing(sv_home)["central"]["credentials"] is None
+
+
+def test_ctrl_c_at_the_add_prompt_stores_nothing(sv_home: Any) -> None:
+    child = _spawn(sv_home, "add", "central")
+    child.expect("Access key ID: ")
+    child.sendline(KEY_ID)
+    child.expect("Secret access key: ")
+    child.sendcontrol("c")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 130
+    assert not sv_home.config_path.exists()
+    assert not (sv_home.data_dir / "vault").exists()
+
+
+def pexpect_eof() -> Any:
+    import pexpect
+
+    return pexpect.EOF
