@@ -60,6 +60,13 @@ def _fish_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _fish_unset(name: str) -> str:
+    # Plain `set -e` would erase a universal variable for good (every session, on disk):
+    # erase the global one, and hide a universal one behind an empty unexported global.
+    # `or true`: `set -e` of an unset variable returns 4, and `source` must end with 0.
+    return f"set -e -g {name}; set -q -U {name}; and set -g -u {name}; or true;"
+
+
 def _powershell_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -85,9 +92,7 @@ def render(assignments: Assignments, shell: str) -> str:
         if shell in ("bash", "zsh", "sh"):
             line = f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};"
         elif shell == "fish":
-            # `set -e` of an unset variable returns 4; `source` must end with status 0.
-            line = (f"set -e {name}; or true;" if value is None
-                    else f"set -gx {name} {_fish_quote(value)};")
+            line = _fish_unset(name) if value is None else f"set -gx {name} {_fish_quote(value)};"
         elif shell == "powershell":
             line = (f"Remove-Item Env:{name} -ErrorAction SilentlyContinue;" if value is None
                     else f"$Env:{name} = {_powershell_quote(value)};")

@@ -86,21 +86,12 @@ VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "SHELLVAULT_PROFILE", "SHELLVAULT_ACCOUNT", "SHELLVAULT_EXPIRES"]
 UNSET = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_SESSION_EXPIRATION"]
 
-def q(shell, v):
-    if shell == "fish":
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return "'" + v.replace("'", "'\\''") + "'"
-
 def render(shell, sets, unsets):
-    out = []
-    for k, v in sets:
-        if shell == "fish":
-            out.append(f"set -gx {k} {q(shell, v)};")
-        else:
-            out.append(f"export {k}={q(shell, v)};")
-    for k in unsets:
-        out.append(f"set -e {k};" if shell == "fish" else f"unset {k};")
-    return "\n".join(out) + "\n"
+    # The real renderer, so the plugins are tested against the engine's exact lines.
+    from shellvault.envvars import render as real_render
+    values = dict(sets)
+    values.update(dict.fromkeys(unsets))
+    return real_render(values, shell)
 
 def stamp(prof, exp):
     state = os.environ.get("SHELLVAULT_STATE_DIR")

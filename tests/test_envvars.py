@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -114,3 +115,22 @@ def test_evaluating_the_output_ends_with_status_zero(shell: str) -> None:
         done = subprocess.run([*SHELL_ARGV[shell], script], capture_output=True, text=True,
                               timeout=20, env={"PATH": "/usr/bin:/bin"})
         assert done.stdout.strip() == "status=0", (shell, done.stdout, done.stderr)
+
+
+def test_fish_unset_never_erases_a_universal_variable(tmp_path: Path) -> None:
+    require_program("fish")
+    # Universal variables live in $XDG_CONFIG_HOME/fish (not read with --no-config).
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+
+    def fish(script: str) -> str:
+        done = subprocess.run(["fish", "-c", script], env=env, capture_output=True, text=True,
+                              timeout=20)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    fish("set -Ux AWS_PROFILE from-universal")
+    script = render(contract(_session(), "central", None), "fish")
+    # Hidden in this session (fish 3.6 still exports an exported universal to children)...
+    assert fish(script + "\nset -q AWS_PROFILE[1]; and echo visible; or echo hidden") == "hidden"
+    # ...and still there in the next session.
+    assert fish("echo $AWS_PROFILE") == "from-universal"

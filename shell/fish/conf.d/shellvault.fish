@@ -252,9 +252,9 @@ function __shellvault_restore --argument-names p
     end
 end
 
-# `set -e NAME` in shellvault's output would erase a universal variable of
-# that name for good (every fish session, on disk). Here it erases the global
-# one and hides a universal one behind an empty unexported global instead.
+# Erase the global NAME and hide a universal one behind an empty unexported
+# global (never erase a universal variable: that is for good, on disk). The
+# lines of `shellvault env --shell fish` do the same.
 function __shellvault_unset --argument-names name
     set -e -g $name
     set -q -U $name; and set -g -u $name
@@ -263,7 +263,7 @@ end
 
 # Evaluate `shellvault env --shell fish` output (given as lines in $argv).
 function __shellvault_source
-    printf '%s\n' $argv | string replace -r '^set -e (\S+);?$' '__shellvault_unset $1' | source
+    printf '%s\n' $argv | source
 end
 
 function __shellvault_unset_all
