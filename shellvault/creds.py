@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import NamedTuple
 
-ACCESS_KEY_ID_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
-SECRET_KEY_RE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
+ACCESS_KEY_ID_PATTERN = r"^(AKIA|ASIA)[A-Z0-9]{12,124}$"
+SECRET_KEY_PATTERN = r"^[A-Za-z0-9/+=]{16,128}$"
 
 
 class Credentials(NamedTuple):
@@ -74,12 +73,14 @@ def master_from_json(text: str) -> Credentials:
 
 def validate_key_pair(access_key_id: str, secret_access_key: str) -> str | None:
     """Return what is wrong with a long-term key pair, or None; never echo the secret."""
-    if not ACCESS_KEY_ID_RE.match(access_key_id):
+    import re  # only `add` needs it; keep it off the hot path
+
+    if not re.match(ACCESS_KEY_ID_PATTERN, access_key_id):
         return ("the access key id does not look like one "
                 "(expected AKIA... of 16-128 capitals/digits)")
     if access_key_id.startswith("ASIA"):
         return "that is a temporary (ASIA...) key; store the IAM user's long-term AKIA... key"
-    if not SECRET_KEY_RE.match(secret_access_key):
+    if not re.match(SECRET_KEY_PATTERN, secret_access_key):
         return "the secret access key does not look like one (expected 40 base64 characters)"
     return None
 

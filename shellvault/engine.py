@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
@@ -70,6 +69,8 @@ def role_key(profile: Profile) -> str:
 
 
 def session_name(root: Profile) -> str:
+    import re
+
     return re.sub(r"[^\w+=,.@-]", "-", f"shellvault-{root.name}")[:64]
 
 

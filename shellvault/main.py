@@ -79,8 +79,23 @@ def fast_path(argv: list[str]) -> int | None:
     return 0
 
 
+def _init_fast(argv: list[str]) -> int | None:
+    """`shellvault init SHELL` runs in every new shell's rc file: no click for it."""
+    if len(argv) != 2 or argv[0] != "init" or argv[1].startswith("-"):
+        return None
+    from .shells import init_script
+
+    try:
+        text = init_script(argv[1])
+    except (ValueError, OSError):
+        return None  # click says it properly
+    sys.stdout.write(text)
+    return 0
+
+
 def main() -> None:
-    code = fast_path(sys.argv[1:])
+    argv = sys.argv[1:]
+    code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
     if code is not None:
         sys.stdout.flush()
         os._exit(code)  # skip interpreter teardown: nothing is left to flush or close

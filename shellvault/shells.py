@@ -70,8 +70,11 @@ def detect_shell() -> str | None:
     forced = os.environ.get("SHELLVAULT_SHELL", "").strip()
     if forced:
         return _normalize(forced)
+    parent = _parent_shell()
+    if parent:
+        return parent
     try:
-        import shellingham  # imported here: it is not needed on the hot path
+        import shellingham  # imported here: it costs ~10 ms with subprocess
 
         name, _path = shellingham.detect_shell()
         if name:
@@ -82,6 +85,23 @@ def detect_shell() -> str | None:
     if login:
         return _normalize(login)
     return None
+
+
+KNOWN_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "pwsh", "tcsh", "csh")
+
+
+def _parent_shell() -> str | None:
+    """The parent process's name from /proc, when it is a shell (Linux; no process).
+
+    `eval "$(shellvault env X)"` runs us from the shell's command-substitution subshell,
+    and `shellvault env X | source` from fish itself, so the parent is the shell.
+    """
+    try:
+        with open(f"/proc/{os.getppid()}/comm", encoding="utf-8") as handle:
+            name = _normalize(handle.read())
+    except OSError:
+        return None
+    return name if name in KNOWN_SHELLS else None
 
 
 def _read(rel: str) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,9 +209,9 @@ def test_each_session_change_moves_the_stamp_forward_by_whole_seconds(aws_home: 
 
 
 def _spawn(home: Any, *args: str) -> Any:
-    import pexpect
-
     import io
+
+    import pexpect
 
     child = pexpect.spawn(home.shellvault, list(args), env=home.env, encoding="utf-8",
                           timeout=30)
@@ -260,3 +260,12 @@ def pexpect_eof() -> Any:
     import pexpect
 
     return pexpect.EOF
+
+
+def test_env_detects_the_calling_shell(aws_home: Any) -> None:
+    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    fish = aws_home.run_program(["fish", "--no-config", "-c", "shellvault env account-a"])
+    assert "set -gx SHELLVAULT_PROFILE 'account-a';" in fish.stdout, fish.stderr
+    bash = aws_home.run_program(["bash", "--norc", "-c", 'out="$(shellvault env account-a)"; '
+                                 'printf %s "$out"'])
+    assert "export SHELLVAULT_PROFILE='account-a';" in bash.stdout, bash.stderr
