@@ -217,6 +217,11 @@ def test_detect_shell_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHELLVAULT_SHELL", "/usr/local/bin/fish")
     assert shells.detect_shell() == "fish"
     monkeypatch.delenv("SHELLVAULT_SHELL")
+    # Next the parent process (/proc/PPID/comm), when it is a shell...
+    monkeypatch.setattr(shells, "_parent_shell", lambda: "fish")
+    assert shells.detect_shell() == "fish"
+    # ...then shellingham, then $SHELL.
+    monkeypatch.setattr(shells, "_parent_shell", lambda: None)
     import shellingham
 
     monkeypatch.setattr(shellingham, "detect_shell", lambda: ("zsh", "/bin/zsh"))
