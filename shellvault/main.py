@@ -95,13 +95,29 @@ def _init_fast(argv: list[str]) -> int | None:
 
 def main() -> None:
     argv = sys.argv[1:]
-    code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
-    if code is not None:
-        sys.stdout.flush()
-        os._exit(code)  # skip interpreter teardown: nothing is left to flush or close
-    from .cli import run
+    try:
+        code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
+        if code is None:
+            from .cli import run
 
-    run()
+            run()
+            return
+    except OSError as exc:  # the machine's problem (permissions, a full disk), not a bug
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"shellvault: {exc.strerror or exc.__class__.__name__}{where}\n")
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get("SHELLVAULT_DEBUG"):
+            raise
+        # A bug must not print a traceback full of local values (secrets) into a terminal
+        # or an `eval`: one line, stdout untouched.
+        sys.stderr.write(
+            f"shellvault: internal error ({exc.__class__.__name__}). "
+            "Run again with SHELLVAULT_DEBUG=1 to see the traceback, and please report it\n"
+        )
+        sys.exit(1)
+    sys.stdout.flush()
+    os._exit(code)  # skip interpreter teardown: nothing is left to flush or close
 
 
 if __name__ == "__main__":

@@ -269,3 +269,10 @@ def test_env_detects_the_calling_shell(aws_home: Any) -> None:
     bash = aws_home.run_program(["bash", "--norc", "-c", 'out="$(shellvault env account-a)"; '
                                  'printf %s "$out"'])
     assert "export SHELLVAULT_PROFILE='account-a';" in bash.stdout, bash.stderr
+
+
+def test_an_unusable_state_directory_is_one_line_not_a_traceback(aws_home: Any) -> None:
+    done = aws_home.run("env", "account-a", "--mfa-token", "123456",
+                        env={"SHELLVAULT_STATE_DIR": "/dev/null/state"})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == "shellvault: Not a directory (/dev/null/state/locks)"
