@@ -247,6 +247,8 @@ def _rows() -> list[dict[str, Any]]:
         rows.append({
             "profile": name,
             "credentials": "stored" if name in masters else None,
+            # Where a role's last session came from (known without resolving the config).
+            "source": next((s.root for s in mine if s.root != name), None),
             "sessions": [
                 {"kind": s.kind, "expires": s.expires, "seconds_left": int(s.expires - now),
                  "account": s.account}
@@ -271,7 +273,8 @@ def list_command(as_json: bool) -> None:
     for row in rows:
         sessions = ", ".join(f"{s['kind']}:{seconds_left_text(s['expires'])}"
                              for s in row["sessions"]) or "-"
-        table.append((row["profile"], row["credentials"] or "-", sessions))
+        credentials = row["credentials"] or (f"via {row['source']}" if row["source"] else "-")
+        table.append((row["profile"], credentials, sessions))
     widths = [max(len(r[i]) for r in table) for i in range(2)]
     for r in table:
         click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}")

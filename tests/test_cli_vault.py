@@ -77,6 +77,9 @@ def test_clear_removes_sessions_only(aws_home: Any) -> None:
     assert [s["kind"] for s in rows["account-a"]["sessions"]] == ["role"]
     assert [s["kind"] for s in rows["central"]["sessions"]] == ["mfa"]
     assert 0 < rows["account-a"]["sessions"][0]["seconds_left"] <= 3600
+    assert rows["account-a"]["source"] == "central" and rows["central"]["source"] is None
+    table = aws_home.run("ls", check=True).stdout.splitlines()
+    assert any(line.split()[:2] == ["account-a", "via"] for line in table), table
     stamp = aws_home.state_dir / "stamps" / "account-a"
     assert stamp.exists()
     stamp_before = stamp.stat().st_mtime_ns
