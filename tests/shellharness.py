@@ -1102,6 +1102,37 @@ class SharedShellTests:
             assert sh.complete("with-role else") == ["with-role", "elsewhere-only"]
             assert sh.complete("shellvault env cen") == ["shellvault", "env", "cen"]
 
+    def test_complete_profiles_from_odd_headers(self, sh: ShellSession, home: Path) -> None:
+        # comments, tabs and spaces, CRLF lines, dots and slashes in names,
+        # a commented-out header, another kind of section, and `default`
+        # twice ([default] and [profile default]): completed once
+        (home / ".aws" / "config").write_bytes(
+            b"[default]\nregion = eu-west-1\n"
+            b"[profile dev.admin]   # the dev account\n"
+            b"\t[ profile \tteam/ops-admin ]\n"
+            b"#[profile commented-out]\n"
+            b"[sso-session sso.corp]\nsso_region = eu-west-1\n"
+            b"[profile default]\n"
+            b"[profile crlf-role]\r\nregion = eu-west-1\r\n"
+        )
+        assert sh.complete("shellvault env dev.") == ["shellvault", "env", "dev.admin"]
+        assert sh.complete("with-role team/") == ["with-role", "team/ops-admin"]
+        assert sh.complete("shellvault login crlf") == ["shellvault", "login", "crlf-role"]
+        assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
+        assert sh.complete("shellvault env comm") == ["shellvault", "env", "comm"]
+        assert sh.complete("with-role sso") == ["with-role", "sso"]
+
+    def test_complete_profiles_after_the_config_changes(self, sh: ShellSession, home: Path) -> None:
+        cfg = home / ".aws" / "config"
+        sh.complete("with-role ")  # every name: read, and cached where the plugin caches
+        assert sh.complete("with-role cen") == ["with-role", "central"]
+        cfg.write_text("[profile solo-only]\nregion = eu-west-1\n")
+        # an edit a second later (fish keys its cache on the mtime in seconds)
+        st = cfg.stat()
+        os.utime(cfg, (st.st_atime, st.st_mtime + 2))
+        assert sh.complete("with-role ") == ["with-role", "solo-only"]
+        assert sh.complete("shellvault env cen") == ["shellvault", "env", "cen"]
+
     def test_complete_with_ten_thousand_profiles(self, home: Path, stub: StubShellvault) -> None:
         cfg = home / ".aws" / "config"
         with cfg.open("w") as f:

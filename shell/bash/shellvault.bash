@@ -789,35 +789,53 @@ esac
 __sv_commands='env exec export login add list ls remove rm clear init profiles'
 
 # Profile names from $AWS_CONFIG_FILE or ~/.aws/config: `[profile X]` and
-# `[default]` section headers, filtered by the prefix in $SV_PREFIX.
+# `[default]` section headers. grep picks the header lines (in the C locale:
+# ~2 ms for 10,000 profiles, ~6 times that in a UTF-8 one), starting with
+# the typed prefix when it has no regex characters; awk turns them into names
+# (a regex for the usual `[profile X]`, else odd spacing, comments, CRLF) and
+# keeps those starting with $SV_PREFIX. Readline drops duplicates.
+__sv_profile_hdr='^[[:blank:]]*\[[[:blank:]]*'
 # shellcheck disable=SC2016 # an awk program
 __sv_awk_profiles='
 BEGIN { p = ENVIRON["SV_PREFIX"] }
-/^[ \t]*\[/ {
-  s = $0
-  sub(/^[ \t]*\[[ \t]*/, "", s)
-  sub(/[ \t]*\].*$/, "", s)
-  if (s == "default") n = s
-  else if (s ~ /^profile[ \t]/) { n = s; sub(/^profile[ \t]+/, "", n) }
-  else next
-  if (n != "" && index(n, p) == 1 && !(n in seen)) { seen[n] = 1; print n }
+{
+  if ($0 ~ /^\[profile [^] \t]+\]/) n = substr($0, 10, index($0, "]") - 10)
+  else {
+    s = substr($0, index($0, "[") + 1)
+    e = index(s, "]")
+    if (!e) next
+    s = substr(s, 1, e - 1)
+    sub(/^[ \t]+/, "", s)
+    sub(/[ \t]+$/, "", s)
+    if (s == "default") n = s
+    else if (sub(/^profile[ \t]+/, "", s)) n = s
+    else next
+  }
+  if (n != "" && (p == "" || index(n, p) == 1)) print n
 }'
 
-# COMPREPLY=(profile names starting with $1): one awk process (the command
-# substitution execs it directly), whatever the size of the file.
+# COMPREPLY=(profile names starting with $1): grep and awk, whatever the
+# size of the file.
 _shellvault_complete_profiles() {
   local cfg=${AWS_CONFIG_FILE:-$HOME/.aws/config} IFS='
-' f=
+' f='' pre=${1:-} re alt
   # shellcheck disable=SC2088 # a literal ~ in the variable
   case $cfg in
     '~/'*) cfg=$HOME/${cfg#'~/'} ;;
   esac
   COMPREPLY=()
   [ -r "$cfg" ] || return 0
+  # grep gets the prefix up to its first character that is not plain
+  re=${pre%%[!A-Za-z0-9_@,=:/-]*}
+  alt="profile[[:blank:]]+${re:-[^][:blank:]]}"
+  case $pre in
+    '' | d | de | def | defa | defau | defaul | default) alt="($alt|default[[:blank:]]*\\])" ;;
+  esac
   case $- in *f*) f=1 ;; esac
   set -f
   # shellcheck disable=SC2207 # split on newlines only, globbing off
-  COMPREPLY=($(SV_PREFIX=${1:-} command awk "$__sv_awk_profiles" "$cfg"))
+  COMPREPLY=($(LC_ALL=C command grep -E -e "$__sv_profile_hdr$alt" -- "$cfg" |
+    SV_PREFIX=$pre LC_ALL=C command awk "$__sv_awk_profiles"))
   [ -n "$f" ] || set +f
 }
 

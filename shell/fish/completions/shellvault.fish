@@ -1,15 +1,20 @@
 # fish completion for shellvault. Profile names are read from
 # $AWS_CONFIG_FILE or ~/.aws/config by fish's own `string` (no process per TAB).
 
-# Also defined by conf.d/shellvault.fish (with a cache); kept here so that
-# this file works alone (copied into ~/.config/fish/completions/).
+# Also defined by conf.d/shellvault.fish (cached, and only the names for a
+# typed prefix); kept here so that this file works alone (copied into
+# ~/.config/fish/completions/): every name, fish matches.
 if not functions -q __shellvault_profile_candidates
     function __shellvault_profile_candidates
+        set -g __sv_profile_few
+        set -g __sv_profile_many __sv_profile_all
+        set -g __sv_profile_all
         set -l cfg $AWS_CONFIG_FILE
         test -n "$cfg"; or set cfg $HOME/.aws/config
         string match -q -- '~/*' $cfg; and set cfg $HOME/(string sub -s 3 -- $cfg)
         test -r $cfg; or return 0
-        string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$cfg
+        set -g __sv_profile_all (string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$cfg)
+        return 0
     end
 end
 
@@ -62,7 +67,9 @@ complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a init -
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a profiles -d 'list profile names'
 
 # Profile argument.
-complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile" -a '(__shellvault_profile_candidates)' -d 'AWS profile'
+# (the candidates as variables, set by the condition: see conf.d/shellvault.fish)
+complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile; and __shellvault_profile_candidates" -a '$$__sv_profile_few' -d 'AWS profile'
+complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile; and __shellvault_profile_candidates" -a '$$__sv_profile_many'
 
 # Options per command.
 complete -c shellvault -n '__fish_seen_subcommand_from env' -l shell -x -a 'bash zsh fish sh powershell tcsh dotenv' -d 'shell to render for'
