@@ -758,13 +758,16 @@ function __shellvault_profiles_file
 end
 
 # Global list $argv[3]: the names whose header matches the ERE $argv[1]
-# after `[profile ` (and `[default]` if $argv[2] is 1), in any case.
+# after `[profile ` (and `[default]` if $argv[2] is 1; in any case if
+# $argv[4] is 1).
 function __shellvault_profiles_read
     set -l alt "profile[[:blank:]]+$argv[1]"
     test "$argv[2]" = 1; and set alt "($alt|default[[:blank:]]*\\])"
+    set -l icase
+    test "$argv[4]" = 1; and set icase -i
     set -g $argv[3]
     if command -q grep; and command -q awk
-        LC_ALL=C command grep -E -i -e "$__sv_profile_hdr$alt" -- $__sv_profile_cfg |
+        LC_ALL=C command grep -E $icase -e "$__sv_profile_hdr$alt" -- $__sv_profile_cfg |
             LC_ALL=C command awk $__sv_awk_profiles | read -gza --delimiter \n $argv[3]
     else
         set -g $argv[3] (string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$__sv_profile_cfg)
@@ -772,17 +775,22 @@ function __shellvault_profiles_read
     return 0
 end
 
-# __sv_profile_cache: every name, read again when the file changes.
+# __sv_profile_cache: every name, read again when the file changes (after
+# __shellvault_profiles_file).
+function __shellvault_profiles_refresh
+    if test -z "$__sv_profile_key"; or test "$__sv_profile_key" != "$__sv_profile_cache_key"
+        __shellvault_profiles_read '[^][:blank:]]' 1 __sv_profile_cache
+        set -g __sv_profile_cache_key $__sv_profile_key
+    end
+end
+
 function __shellvault_profiles_load
     if not __shellvault_profiles_file
         set -g __sv_profile_cache
         set -g __sv_profile_cache_key
         return 1
     end
-    if test -z "$__sv_profile_key"; or test "$__sv_profile_key" != "$__sv_profile_cache_key"
-        __shellvault_profiles_read '[^][:blank:]]' 1 __sv_profile_cache
-        set -g __sv_profile_cache_key $__sv_profile_key
-    end
+    __shellvault_profiles_refresh
     return 0
 end
 
@@ -808,18 +816,21 @@ function __shellvault_profile_candidates
     set -l tok (commandline -ct)
     string match -q -- '-*' "$tok"; and return 0
     __shellvault_profiles_file; or return 0
+    set -l fresh 0
+    test -n "$__sv_profile_key"; and test "$__sv_profile_key" = "$__sv_profile_cache_key"
+    and set fresh 1
     if string match -qr '^[A-Za-z0-9_@,=:/.+-]+$' -- "$tok"
-        if test -n "$__sv_profile_key"; and test "$__sv_profile_key" = "$__sv_profile_cache_key"
+        if test $fresh = 1
             set -g __sv_profile_matches (string match -i -- "$tok*" $__sv_profile_cache)
         else
             set -l dflt 0
             string match -qi -- "$tok*" default; and set dflt 1
-            __shellvault_profiles_read (string replace -a . '\.' -- $tok | string replace -a + '\+') $dflt __sv_profile_matches
+            __shellvault_profiles_read (string replace -a . '\.' -- $tok | string replace -a + '\+') $dflt __sv_profile_matches 1
         end
     end
     set -l list __sv_profile_matches
     if not set -q __sv_profile_matches[1]
-        __shellvault_profiles_load
+        test $fresh = 1; or __shellvault_profiles_refresh
         set list __sv_profile_cache
     end
     if set -q $list'[1001]'
