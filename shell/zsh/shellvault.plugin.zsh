@@ -626,7 +626,7 @@ typeset -g __sv_awk_profiles='{
 _shellvault_profiles_read() {
   local alt="profile[[:blank:]]+$3" out
   [[ -n $4 ]] && alt="($alt|default[[:blank:]]*\\])"
-  out=$(setopt pipefail
+  out=$(setopt pipefail 2>/dev/null
     LC_ALL=C command grep -E $5 -e "$__sv_profile_hdr$alt" -- $2 2>/dev/null |
       LC_ALL=C command awk $__sv_awk_profiles 2>/dev/null)
   (( $? > 1 )) && return 2
