@@ -1,5 +1,6 @@
 # fish completion for shellvault. Profile names are read from
-# $AWS_CONFIG_FILE or ~/.aws/config by fish's own `string` (no process per TAB).
+# $AWS_CONFIG_FILE or ~/.aws/config in the shell, no Python per TAB (alone:
+# fish's own `string`; with conf.d/shellvault.fish: grep and awk, cached).
 
 # Also defined by conf.d/shellvault.fish (cached, and only the names for a
 # typed prefix); kept here so that this file works alone (copied into
