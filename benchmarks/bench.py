@@ -1227,7 +1227,7 @@ def shell_diagnostics(ctx: Ctx, shells: Sequence[str], configs: Mapping[str, Pat
     awk = awk_vs_grep(ctx, configs["10k"])
     if awk:
         extra.append(awk)
-    fn = {"bash": "`_shellvault_complete_profiles ''` (one awk)",
+    fn = {"bash": "`_shellvault_complete_profiles ''` (grep, then awk)",
           "zsh": "`_shellvault_profile_names`", "fish": "`__shellvault_profiles`"}
     ctx.section(
         "Shell-side diagnostics (for scenarios 5 and 7)",
@@ -1257,14 +1257,16 @@ HEADER_RE = r"^[[:space:]]*\[[[:space:]]*(profile[[:space:]]|default)"
 
 
 def awk_vs_grep(ctx: Ctx, config: Path) -> str:
-    """The bash/zsh plugins' awk program over the big config vs one grep for headers."""
+    """An awk program over the whole config vs one grep for the headers: why the plugins
+    let grep (C locale) pick the header lines before awk makes names of them."""
     done = shell_run(ctx, "bash", f"source {shlex.quote(str(plugin('bash')))}; "
                      'printf %s "${__sv_awk_profiles-}"')
     program = done.stdout
     if "BEGIN" not in program:
         return ""
     cmds: list[tuple[str, list[str]]] = [
-        ("the plugins' awk program (all names)", with_env(["awk", program, str(config)])),
+        ("the plugins' awk program over the whole file",
+         with_env(["awk", program, str(config)])),
         ("grep -E for `[profile ...]`/`[default]` headers",
          with_env(["grep", "-E", HEADER_RE, str(config)])),
         ("the same grep with LC_ALL=C",
@@ -1502,9 +1504,9 @@ def analysis(ctx: Ctx, big_config_mb: float) -> list[str]:
                 f"needs {n('fish.floor')} for 10,000 static candidates on this machine{room}: "
                 "with an empty word and 10,000 profiles the target is at or past the limit of "
                 "fish 3.6 here, whatever the plugin does. The plugin adds the file "
-                f"read on the first TAB (`__shellvault_profiles`: {n('names.fish')}), and on "
-                "every TAB 10,000 names printed by a function and a description on each. "
-                "With a typed prefix (the usual TAB) only the matches need to reach fish.")
+                f"read on the first TAB (`__shellvault_profiles`: {n('names.fish')}); later "
+                "TABs hand fish the cached list (no description beyond 1,000 names). "
+                "With a typed prefix (the usual TAB) only the matches reach fish.")
         else:
             out.append(f"- **{v.scenario}**, {v.what}: {v.measured} (target {v.target}); "
                        "see Details.")
