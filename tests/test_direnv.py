@@ -23,6 +23,7 @@ from typing import Any
 import pexpect
 import pytest
 
+from shellvault.envvars import CONTRACT_VARS
 from tests.conftest import REPO_ROOT, SvHome, lock_default_collection, require_program
 
 EXTENSION = REPO_ROOT / "shell" / "direnv" / "shellvault.sh"
@@ -32,17 +33,7 @@ EXTENSION = REPO_ROOT / "shell" / "direnv" / "shellvault.sh"
 PROMPT = r"\[svprompt\][^\r\n]*?[$#%>] "
 UNSET = "__unset__"
 
-CONTRACT = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "SHELLVAULT_PROFILE",
-    "SHELLVAULT_ACCOUNT",
-    "SHELLVAULT_EXPIRES",
-)
+CONTRACT = CONTRACT_VARS
 
 
 # --------------------------------------------------------------------------- helpers

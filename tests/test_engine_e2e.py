@@ -221,21 +221,27 @@ def test_ten_concurrent_cold_envs_ask_once_and_call_getsessiontoken_once(
     assert len(keys) == 1
 
 
-def test_a_lock_left_by_a_dead_process_blocks_nobody(aws_home: Any, tmp_path: Path) -> None:
+def _login_holding_the_locks(home: Any, tmp_path: Path, seconds: int) -> tuple[Any, Path]:
+    """Start `login account-a` whose mfa_process takes `seconds`; return once it asks."""
     started = tmp_path / "mfa-started"
     script = tmp_path / "slow-mfa.sh"
-    script.write_text(f"#!/bin/sh\ntouch {started}\nsleep 60\necho {CODE}\n")
+    script.write_text(f"#!/bin/sh\necho asked >> {started}\nsleep {seconds}\necho {CODE}\n")
     script.chmod(0o755)
-    text = aws_home.config_path.read_text().replace(
+    text = home.config_path.read_text().replace(
         "[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
-    aws_home.config_path.write_text(text)
-    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=aws_home.env,
+    home.config_path.write_text(text)
+    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=home.env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while not started.exists():  # it now holds the refresh locks, waiting for its "MFA code"
         assert time.monotonic() < deadline and holder.poll() is None
         time.sleep(0.05)
+    return holder, started
+
+
+def test_a_lock_left_by_a_dead_process_blocks_nobody(aws_home: Any, tmp_path: Path) -> None:
+    holder, _ = _login_holding_the_locks(aws_home, tmp_path, 60)
     os.killpg(holder.pid, 9)
     holder.wait(timeout=10)
     begin = time.monotonic()
@@ -401,20 +407,7 @@ def test_endpoint_url_from_the_config_file(aws_home: Any, moto_server: Any) -> N
 
 
 def test_a_waiting_process_says_who_it_waits_for(aws_home: Any, tmp_path: Path) -> None:
-    started = tmp_path / "mfa-started"
-    script = tmp_path / "slow-mfa.sh"
-    script.write_text(f"#!/bin/sh\necho asked >> {started}\nsleep 2\necho {CODE}\n")
-    script.chmod(0o755)
-    text = aws_home.config_path.read_text().replace(
-        "[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
-    aws_home.config_path.write_text(text)
-    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=aws_home.env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not started.exists():
-        assert time.monotonic() < deadline and holder.poll() is None
-        time.sleep(0.05)
+    holder, started = _login_holding_the_locks(aws_home, tmp_path, 2)
     waiter = aws_home.run("env", "--shell", "bash", "account-a")
     assert holder.wait(timeout=30) == 0
     assert waiter.returncode == 0, waiter.stderr
