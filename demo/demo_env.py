@@ -9,7 +9,7 @@ alice's keys stored with ``shellvault add central --env`` (encrypted file backen
 ``DEMO_PASSPHRASE``), an rc file that loads the plugin and nothing of the user's own
 configuration, and the environment and argv to start that shell with.
 
-Used by ``scripts/demo_main.py`` (the interactive tour) and ``scripts/demo_check.py``
+Used by ``demo/demo_main.py`` (the interactive tour) and ``demo/demo_check.py``
 (the unattended run under a pseudo-terminal).
 """
 
