@@ -7,12 +7,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import click
 
 from . import __version__, output
 from .errors import Interrupted, ShellvaultError, UsageError
+
+if TYPE_CHECKING:  # imported lazily at run time: each command loads only what it needs
+    from .config import AwsConfig, Profile
+    from .engine import Issued
+    from .vault import Vault
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,17 +26,17 @@ def _die(exc: BaseException | None) -> NoReturn:
     sys.exit(output.fail(exc))
 
 
-def _config() -> Any:
+def _config() -> AwsConfig:
     from .config import AwsConfig
 
     return AwsConfig.load()
 
 
-def _resolve(name: str) -> Any:
+def _resolve(name: str) -> Profile:
     return _config().resolve(name, output.config_environ())
 
 
-def _vault(no_input: bool = False) -> Any:
+def _vault(no_input: bool = False) -> Vault:
     from .vault import Vault, open_store
 
     return Vault(open_store(no_input=no_input))
@@ -51,7 +56,7 @@ def _duration(value: str | None) -> int | None:
 
 
 def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | None,
-           min_ttl: int | None = None) -> Any:
+           min_ttl: int | None = None) -> Issued:
     from .engine import Engine, Request
 
     profile = _resolve(name)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .envvars import SHELLS, contract, credential_process_json, render
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .engine import Issued
 
 
 def pick_shell(choice: str | None) -> str:
@@ -40,17 +44,11 @@ def config_environ() -> Mapping[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ours}
 
 
-def render_env(issued: object, shell: str) -> str:
-    from .engine import Issued
-
-    assert isinstance(issued, Issued)
+def render_env(issued: Issued, shell: str) -> str:
     return render(contract(issued.session, issued.profile.name, issued.region), shell)
 
 
-def render_export(issued: object, fmt: str) -> str:
-    from .engine import Issued
-
-    assert isinstance(issued, Issued)
+def render_export(issued: Issued, fmt: str) -> str:
     if fmt == "json":
         return credential_process_json(issued.session)
     values = {k: v for k, v in contract(issued.session, issued.profile.name, issued.region).items()
