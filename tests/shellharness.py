@@ -778,7 +778,7 @@ class SharedShellTests:
             sh.enter()
         assert len(stub.env_calls()) == 2
 
-    def test_direnv_credentials_are_left_to_direnv(self, home: Path, stub: StubShellvault) -> None:
+    def test_direnv_credentials_are_refreshed_not_evaluated(self, home: Path, stub: StubShellvault) -> None:
         from tests.conftest import require_program
 
         direnv = require_program("direnv")
@@ -805,8 +805,17 @@ class SharedShellTests:
             sh.run(f"cd {shlex.quote(str(proj))}")
             sh.enter()
             assert sh.get("AWS_ACCESS_KEY_ID") == "FROMDIRENV"
-            assert stub.env_calls() == []  # direnv's to refresh, not ours
+            # Near expiry, the session is refreshed once (the stamp it rewrites
+            # makes direnv reload), but its output is not evaluated: direnv's
+            # variables stay direnv's.
+            assert stub.env_calls() == [
+                f"env --shell {self.SHELL} --no-input --min-ttl 600 account-a"
+            ]
             assert sh.segment == "aws:account-a 1m"
+            for _ in range(3):
+                sh.enter()
+            assert len(stub.env_calls()) == 1  # not again for the same credentials
+            assert sh.get("AWS_ACCESS_KEY_ID") == "FROMDIRENV"
             # An .envrc that has nothing to do with AWS does not stop refreshing
             # what the user loaded by hand.
             sh.run(f"cd {shlex.quote(str(plain))}")

@@ -822,3 +822,52 @@ def test_the_prompt_segment_shows_the_direnv_profile(
     sh.child.expect(r"<seg:>\[svprompt\]")
     sh.sync()
     assert sh.var("SHELLVAULT_PROFILE") == UNSET
+
+
+@pytest.mark.parametrize("kind", sorted(PLUGINS))
+def test_the_plugin_refreshes_direnv_credentials_and_direnv_reloads_them(
+    direnv_home: SvHome, moto_server: Any, shells: list[Shell], kind: str
+) -> None:
+    """Near expiry, the plugin's prompt hook refreshes the session of credentials
+    direnv loaded without evaluating anything itself: the refresh rewrites the
+    stamp, and direnv reloads fresh credentials within a prompt or two, with the
+    cached MFA session (no prompt, no GetSessionToken). A short session then does
+    not make every prompt refresh and reload again."""
+    plugin, _ = PLUGINS[kind]
+    if not plugin.is_file():
+        pytest.skip(f"the {kind} plugin ({plugin.relative_to(REPO_ROOT)}) has not landed yet")
+    home = direnv_home
+    short = {"SHELLVAULT_ROLE_TTL": "900", "SHELLVAULT_REFRESH_WITHIN": "1000"}
+    home.run("login", "account-a", "--mfa-token", "123456", env=short, check=True)
+    cached = home.run("env", "--shell", "bash", "--no-input", "account-a", env=short, check=True)
+    found = re.search(r"SHELLVAULT_EXPIRES=['\"]?(\d+)", cached.stdout)
+    assert found, cached.stdout
+    old = int(found.group(1))
+    assert old - time.time() < 1000  # inside the refresh window from the start
+    wait_past_second_of(stamp(home))
+    moto_server.mark()
+
+    sh = start(shells, kind, home, env=short, setup=(f"source '{plugin}'",))
+    out = sh.run("cd proj")
+    assert "direnv: loading" in out
+    # Within a prompt or two, direnv reloads what the refresh made.
+    new = old
+    for _ in range(3):
+        new = int(sh.var("SHELLVAULT_EXPIRES"))
+        if new != old:
+            break
+    assert new > old, sh.transcript
+    everything = "".join(sh.transcript)
+    if kind != "fish":  # (fish's harness drops what its last prompt printed)
+        assert everything.count("direnv: loading") >= 2, everything
+    assert sh.var("SHELLVAULT_PROFILE") == "account-a"
+    assert sh.var("AWS_ACCESS_KEY_ID").startswith("ASIA")
+    everything = "".join(sh.transcript)
+    assert "MFA" not in everything
+    assert our_lines(everything) == [], everything
+    assert moto_server.sts_calls() == ["AssumeRole"]
+    # The new session is short too (900 s < 1000 s): no refresh-and-reload loop.
+    for _ in range(3):
+        assert "direnv: loading" not in sh.run("")
+    assert moto_server.sts_calls() == ["AssumeRole"]
+    assert int(sh.var("SHELLVAULT_EXPIRES")) == new

@@ -43,6 +43,7 @@ __sv_vars=(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURIT
 : "${SHELLVAULT_PROMPT_SEGMENT=}"
 : "${__sv_seen_pwd=}" "${__sv_seen_cred=}" "${__sv_seen_diff=}" "${__sv_owner=shell}"
 : "${__sv_failed_key=}" "${__sv_failed_stamp=}" "${__sv_short_exp=}" "${__sv_short_within=0}"
+: "${__sv_direnv_wait=}"
 : "${__sv_nsess=0}" "${__sv_noff=0}" "${__sv_nsaved=0}"
 : "${__sv_active_dir=}" "${__sv_active_prof=}" "${__sv_active_src=}"
 : "${__sv_cache_prof=}" "${__sv_cache_exp=}" "${__sv_wr_depth=0}"
@@ -298,8 +299,11 @@ _shellvault_hint() { # $1 profile, $2 seconds left
 
 # Called by the hook with every prompt while SHELLVAULT_EXPIRES is set: returns
 # at once (no process) while more than the refresh window is left.
+# Credentials direnv loaded are refreshed without touching the shell: the run
+# rewrites the profile's stamp, which direnv watches, and direnv reloads them.
 _shellvault_check_expiry() {
   local exp=${SHELLVAULT_EXPIRES:-} prof=${SHELLVAULT_PROFILE:-} within left key phase out rc
+  local noeval=
   case $exp in
     '' | *[!0-9]*) return 0 ;;
   esac
@@ -309,6 +313,15 @@ _shellvault_check_expiry() {
   ((within > 0)) || return 0
   _shellvault_now
   left=$((exp - __sv_now))
+  if [ -n "$__sv_direnv_wait" ] && [ "$exp" != "$__sv_direnv_wait" ]; then
+    # direnv brought in what our last refresh made: a short session waits for
+    # half of what it has, as below.
+    __sv_direnv_wait=
+    if [ "$__sv_owner" = direnv ] && ((left < within)); then
+      __sv_short_exp=$exp
+      __sv_short_within=$((left / 2))
+    fi
+  fi
   if [ "$exp" = "$__sv_short_exp" ]; then
     # The last refresh could not give more than the window (short role
     # sessions): refresh again at half of what it gave, not at every prompt.
@@ -316,7 +329,7 @@ _shellvault_check_expiry() {
   else
     ((left < within)) || return 0
   fi
-  [ "$__sv_owner" = direnv ] && return 0
+  [ "$__sv_owner" = direnv ] && noeval=1
   phase=warn
   ((left <= 0)) && phase=expired
   key="$prof:$exp:$phase"
@@ -327,8 +340,22 @@ _shellvault_check_expiry() {
     [ "$__sv_stamp" != "$__sv_failed_stamp" ] || return 0
   fi
   _shellvault_bin
-  out=$(command "$__sv_bin" env --shell bash --no-input --min-ttl $((2 * within)) "$prof" 2>/dev/null </dev/null)
-  rc=$?
+  if [ -n "$noeval" ]; then
+    command "$__sv_bin" env --shell bash --no-input --min-ttl $((2 * within)) "$prof" >/dev/null 2>&1 </dev/null
+    rc=$?
+    out=
+  else
+    out=$(command "$__sv_bin" env --shell bash --no-input --min-ttl $((2 * within)) "$prof" 2>/dev/null </dev/null)
+    rc=$?
+  fi
+  if [ "$rc" = 0 ] && [ -n "$noeval" ]; then
+    # Not again for these credentials: direnv replaces them at its next run.
+    _shellvault_stamp "$prof"
+    __sv_failed_key=$key
+    __sv_failed_stamp=$__sv_stamp
+    __sv_direnv_wait=$exp
+    return 0
+  fi
   if [ "$rc" = 0 ] && [ -n "$out" ]; then
     eval "$out"
     _shellvault_mark_ours

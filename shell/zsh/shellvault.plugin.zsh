@@ -32,6 +32,7 @@ typeset -g __sv_seen_pwd="${__sv_seen_pwd-}" __sv_seen_cred="${__sv_seen_cred-}"
 typeset -g __sv_seen_diff="${__sv_seen_diff-}" __sv_owner="${__sv_owner-shell}"
 typeset -g __sv_failed_key="${__sv_failed_key-}" __sv_failed_stamp="${__sv_failed_stamp-}"
 typeset -g __sv_short_exp="${__sv_short_exp-}" __sv_short_within="${__sv_short_within-0}"
+typeset -g __sv_direnv_wait="${__sv_direnv_wait-}"
 typeset -g __sv_active_dir="${__sv_active_dir-}" __sv_active_prof="${__sv_active_prof-}"
 typeset -g __sv_active_src="${__sv_active_src-}"
 typeset -g __sv_cache_prof="${__sv_cache_prof-}" __sv_cache_exp="${__sv_cache_exp-}"
@@ -250,9 +251,11 @@ _shellvault_hint() { # $1 profile, $2 seconds left
   fi
 }
 
+# Credentials direnv loaded are refreshed without touching the shell: the run
+# rewrites the profile's stamp, which direnv watches, and direnv reloads them.
 _shellvault_check_expiry() {
   emulate -L zsh
-  local exp=${SHELLVAULT_EXPIRES-} prof=${SHELLVAULT_PROFILE-} key phase out REPLY
+  local exp=${SHELLVAULT_EXPIRES-} prof=${SHELLVAULT_PROFILE-} key phase out REPLY noeval=
   local -i within left rc
   [[ $exp == <-> && -n $prof ]] || return 0
   _shellvault_int "${SHELLVAULT_REFRESH_WITHIN-}" 300
@@ -260,12 +263,21 @@ _shellvault_check_expiry() {
   (( within > 0 )) || return 0
   _shellvault_now
   left=$(( exp - __sv_now ))
+  if [[ -n $__sv_direnv_wait && $exp != $__sv_direnv_wait ]]; then
+    # direnv brought in what our last refresh made: a short session waits for
+    # half of what it has, as below.
+    __sv_direnv_wait=
+    if [[ $__sv_owner == direnv ]] && (( left < within )); then
+      __sv_short_exp=$exp
+      __sv_short_within=$(( left / 2 ))
+    fi
+  fi
   if [[ $exp == $__sv_short_exp ]]; then
     (( left < __sv_short_within )) || return 0
   else
     (( left < within )) || return 0
   fi
-  [[ $__sv_owner == direnv ]] && return 0
+  [[ $__sv_owner == direnv ]] && noeval=1
   phase=warn
   (( left <= 0 )) && phase=expired
   key="$prof:$exp:$phase"
@@ -273,8 +285,22 @@ _shellvault_check_expiry() {
     _shellvault_stamp $prof
     [[ $__sv_stamp != $__sv_failed_stamp ]] || return 0
   fi
-  out=$(command ${SHELLVAULT_BIN:-shellvault} env --shell zsh --no-input --min-ttl $(( 2 * within )) $prof 2>/dev/null </dev/null)
-  rc=$?
+  if [[ -n $noeval ]]; then
+    command ${SHELLVAULT_BIN:-shellvault} env --shell zsh --no-input --min-ttl $(( 2 * within )) $prof >/dev/null 2>&1 </dev/null
+    rc=$?
+    out=
+  else
+    out=$(command ${SHELLVAULT_BIN:-shellvault} env --shell zsh --no-input --min-ttl $(( 2 * within )) $prof 2>/dev/null </dev/null)
+    rc=$?
+  fi
+  if (( rc == 0 )) && [[ -n $noeval ]]; then
+    # Not again for these credentials: direnv replaces them at its next run.
+    _shellvault_stamp $prof
+    __sv_failed_key=$key
+    __sv_failed_stamp=$__sv_stamp
+    __sv_direnv_wait=$exp
+    return 0
+  fi
   if (( rc == 0 )) && [[ -n $out ]]; then
     eval "$out"
     _shellvault_mark_ours

@@ -31,7 +31,7 @@ set -g __sv_vars AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_S
 for __sv_v in __sv_seen_pwd __sv_seen_cred __sv_seen_diff __sv_failed_key __sv_failed_stamp \
         __sv_short_exp __sv_active_dir __sv_active_prof __sv_active_src __sv_cache_prof \
         __sv_cache_exp __sv_sess_dirs __sv_sess_profs __sv_off_dirs __sv_render_key __sv_plain \
-        __sv_state
+        __sv_state __sv_direnv_wait
     set -q $__sv_v; or set -g $__sv_v
 end
 set -q __sv_owner; or set -g __sv_owner shell
@@ -320,6 +320,8 @@ function __shellvault_cmd
     command $bin $argv
 end
 
+# Credentials direnv loaded are refreshed without touching the shell: the run
+# rewrites the profile's stamp, which direnv watches, and direnv reloads them.
 function __shellvault_check_expiry
     set -l exp "$SHELLVAULT_EXPIRES"
     set -l prof "$SHELLVAULT_PROFILE"
@@ -329,12 +331,22 @@ function __shellvault_check_expiry
     test $within -gt 0; or return 0
     __shellvault_now
     set -l left (math $exp - $__sv_now)
+    if test -n "$__sv_direnv_wait"; and test "$exp" != "$__sv_direnv_wait"
+        # direnv brought in what our last refresh made: a short session waits
+        # for half of what it has, as below.
+        set -g __sv_direnv_wait
+        if test "$__sv_owner" = direnv; and test $left -lt $within
+            set -g __sv_short_exp $exp
+            set -g __sv_short_within (math --scale=0 "floor($left / 2)")
+        end
+    end
     if test "$exp" = "$__sv_short_exp"
         test $left -lt $__sv_short_within; or return 0
     else
         test $left -lt $within; or return 0
     end
-    test "$__sv_owner" = direnv; and return 0
+    set -l noeval
+    test "$__sv_owner" = direnv; and set noeval 1
     set -l phase warn
     test $left -le 0; and set phase expired
     set -l key "$prof:$exp:$phase"
@@ -342,9 +354,24 @@ function __shellvault_check_expiry
         __shellvault_stamp $prof
         test "$__sv_stamp" != "$__sv_failed_stamp"; or return 0
     end
-    set -l out (__shellvault_cmd env --shell fish --no-input --min-ttl (math 2 \* $within) $prof 2>/dev/null </dev/null)
-    set -l rc $status
+    set -l out
+    set -l rc 0
+    if test -n "$noeval"
+        __shellvault_cmd env --shell fish --no-input --min-ttl (math 2 \* $within) $prof >/dev/null 2>&1 </dev/null
+        set rc $status
+    else
+        set out (__shellvault_cmd env --shell fish --no-input --min-ttl (math 2 \* $within) $prof 2>/dev/null </dev/null)
+        set rc $status
+    end
     __shellvault_rebase
+    if test $rc -eq 0; and test -n "$noeval"
+        # Not again for these credentials: direnv replaces them at its next run.
+        __shellvault_stamp $prof
+        set -g __sv_failed_key $key
+        set -g __sv_failed_stamp "$__sv_stamp"
+        set -g __sv_direnv_wait $exp
+        return 0
+    end
     if test $rc -eq 0; and test -n "$out"
         __shellvault_source $out
         __shellvault_mark_ours
