@@ -778,7 +778,9 @@ class SharedShellTests:
             sh.enter()
         assert len(stub.env_calls()) == 2
 
-    def test_direnv_credentials_are_refreshed_not_evaluated(self, home: Path, stub: StubShellvault) -> None:
+    def test_direnv_credentials_are_refreshed_not_evaluated(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
         from tests.conftest import require_program
 
         direnv = require_program("direnv")
