@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from .creds import Credentials, Session
@@ -140,6 +140,31 @@ class Engine:
 
         return exclusive(state_dir(self.environ) / "locks" / f"{key}.lock", what)
 
+    def _reuse_or_refresh(
+        self, key: str, *, limit: int, want: int | None, what: str, owner: str, kind: str,
+        root: str, fetch: Callable[[], Session],
+    ) -> Session:
+        """The cached session under `key` while fresh; else a new one from `fetch`, made
+        under the key's lock (re-checked first: another process may have just made it),
+        then cached and stamped."""
+        session = self.vault.get_session(key)
+        if not self._fresh(session, limit, want):
+            with self._lock(key, what):
+                session = self.vault.get_session(key)
+                if not self._fresh(session, limit, want):
+                    session = fetch()
+                    self.vault.put_session(key, session, owner, kind, root)
+                    touch_stamp(owner, session.credentials.expires, self.environ)
+        assert session is not None
+        return session
+
+    def _code(self, chain: list[Profile], mfa_serial: str, request: Request) -> str:
+        from .mfa import get_code
+
+        return get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
+                        mfa_process=_mfa_process(chain), no_input=request.no_input,
+                        environ=self.environ)
+
     def _base(
         self, chain: list[Profile], request: Request, ttls: TTLs, *, final: bool, min_ttl: int
     ) -> Session:
@@ -153,30 +178,13 @@ class Engine:
         if not final and not mfa_serial:
             # No MFA: a session token buys nothing, AssumeRole straight from the keys.
             return Session(self._master(root))
-        key = base_key(root, mfa_serial)
         duration = ttls.session if final else ttls.chained_session
         if final and request.duration:
             duration = request.duration
-        want = duration if final and request.duration else None
-        limit = min_ttl if final else ttls.min_ttl
-        session = self.vault.get_session(key)
-        if self._fresh(session, limit, want):
-            assert session is not None
-            return session
-        with self._lock(key, f"asking for an MFA code for {root.name}" if mfa_serial
-                        else f"getting a session for {root.name}"):
-            session = self.vault.get_session(key)  # another process may have just made it
-            if self._fresh(session, limit, want):
-                assert session is not None
-                return session
-            master = self._master(root)
-            code = None
-            if mfa_serial:
-                from .mfa import get_code
 
-                code = get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
-                                mfa_process=_mfa_process(chain), no_input=request.no_input,
-                                environ=self.environ)
+        def fetch() -> Session:
+            master = self._master(root)
+            code = self._code(chain, mfa_serial, request) if mfa_serial else None
             from . import sts
 
             session = sts.get_session_token(
@@ -186,10 +194,15 @@ class Engine:
             if session.account is None:
                 session = Session(session.credentials, sts.caller_account(
                     session.credentials, profile_name=root.name, region=root.region))
-            self.vault.put_session(key, session, root.name, "mfa" if mfa_serial else "base",
-                                   root.name)
-            touch_stamp(root.name, session.credentials.expires, self.environ)
             return session
+
+        return self._reuse_or_refresh(
+            base_key(root, mfa_serial), limit=min_ttl if final else ttls.min_ttl,
+            want=duration if final and request.duration else None,
+            what=(f"asking for an MFA code for {root.name}" if mfa_serial
+                  else f"getting a session for {root.name}"),
+            owner=root.name, kind="mfa" if mfa_serial else "base", root=root.name, fetch=fetch,
+        )
 
     def _role(
         self, chain: list[Profile], roles: list[Profile], index: int, request: Request,
@@ -197,18 +210,8 @@ class Engine:
     ) -> Session:
         profile = roles[index]
         final = index == len(roles) - 1
-        key = role_key(profile)
-        want = request.duration if final else None
-        limit = min_ttl if final else ttls.min_ttl
-        session = self.vault.get_session(key)
-        if self._fresh(session, limit, want):
-            assert session is not None
-            return session
-        with self._lock(key, f"getting credentials for {profile.name}"):
-            session = self.vault.get_session(key)
-            if self._fresh(session, limit, want):
-                assert session is not None
-                return session
+
+        def fetch() -> Session:
             # Each role's own TTL (its duration_seconds, or the TTL variables), as aws-vault.
             duration = (request.duration if final else None) or self._ttls(profile).assume_role
             mfa_serial = mfa_serial_for(chain)
@@ -222,16 +225,12 @@ class Engine:
                 # the code goes to AssumeRole itself.
                 source = (self._base(chain, request, ttls, final=False, min_ttl=min_ttl)
                           if chain[0].credential_process else Session(self._master(chain[0])))
-                from .mfa import get_code
-
-                code = get_code(chain[-1].name, mfa_serial, token=request.mfa_token,
-                                mfa_process=_mfa_process(chain), no_input=request.no_input,
-                                environ=self.environ)
+                code = self._code(chain, mfa_serial, request)
             else:
                 source = self._base(chain, request, ttls, final=False, min_ttl=min_ttl)
             from . import sts
 
-            session = sts.assume_role(
+            return sts.assume_role(
                 source.credentials, profile_name=profile.name,
                 region=profile.region or chain[0].region, role_arn=str(profile.role_arn),
                 session_name=profile.role_session_name or session_name(chain[0]),
@@ -240,9 +239,13 @@ class Engine:
                 source_identity=profile.source_identity,
                 mfa_serial=mfa_serial if code else None, code=code,
             )
-            self.vault.put_session(key, session, profile.name, "role", chain[0].name)
-            touch_stamp(profile.name, session.credentials.expires, self.environ)
-            return session
+
+        return self._reuse_or_refresh(
+            role_key(profile), limit=min_ttl if final else ttls.min_ttl,
+            want=request.duration if final else None,
+            what=f"getting credentials for {profile.name}", owner=profile.name, kind="role",
+            root=chain[0].name, fetch=fetch,
+        )
 
     def _master(self, root: Profile) -> Credentials:
         master = self.vault.get_master(root.name)
