@@ -370,7 +370,7 @@ def warm_aws_cli(ctx: Ctx) -> str:
 
 
 def warm_shellvault(ctx: Ctx) -> None:
-    """Keys of `central` in both backends, then `login account-a --mfa-token` (one
+    """Keys of `central` in both backends, then `auth account-a --mfa-token` (one
     GetSessionToken and one AssumeRole against moto) in each."""
     ctx.home.use_keyring(ctx.ss_env)
     for extra in ({}, ctx.file_env):
@@ -378,7 +378,7 @@ def warm_shellvault(ctx: Ctx) -> None:
         run([ctx.shellvault, "add", "central", "--env"],
             {**env, "AWS_ACCESS_KEY_ID": ctx.world.access_key_id,
              "AWS_SECRET_ACCESS_KEY": ctx.world.secret_access_key})
-        run([ctx.shellvault, "login", "account-a", "--mfa-token", MFA_CODE], env)
+        run([ctx.shellvault, "auth", "account-a", "--mfa-token", MFA_CODE], env)
 
 
 def warm_awsume(ctx: Ctx) -> None:
@@ -1565,7 +1565,7 @@ def write_results(ctx: Ctx, path: Path, started: float, machine_rows: list[tuple
               "gnome-keyring's Secret Service on a private D-Bus session (the test harness's "
               "`MotoServer` and `SecretService`); a throwaway HOME under `.bench/run`.",
               "- Every tool's cache is warmed from moto with MFA code 123456: shellvault by "
-              "`shellvault login account-a --mfa-token 123456` (GetSessionToken + AssumeRole), "
+              "`shellvault auth account-a --mfa-token 123456` (GetSessionToken + AssumeRole), "
               "once per backend; the AWS CLI's `~/.aws/cli/cache` by the AssumeRole the CLI "
               "itself would make (alice's keys, SerialNumber, TokenCode) made against moto "
               "(CLI 2.9 cannot reach moto: it predates AWS_ENDPOINT_URL), stored under the key "

@@ -260,11 +260,11 @@ def check_shell(demo: Demo, shell: str, checker: Checker) -> None:
         return "account-a account-b"
 
     def complete_shellvault() -> str:
-        screen = shell_().completions("shellvault l", ["login", "list"])
-        missing = [w for w in ("login", "list") if w not in screen]
+        screen = shell_().completions("shellvault a", ["auth", "add"])
+        missing = [w for w in ("auth", "add") if w not in screen]
         if missing:
             raise StepFailed(f"{missing} not offered; screen: {screen[-300:]!r}")
-        return "login list ls"
+        return "auth add"
 
     def s3_account_a() -> str:
         ran = shell_().run("aws s3 ls")

@@ -72,7 +72,7 @@ def tour(demo: Demo, home: DemoHome) -> str:
             row("aws s3 ls", f"only {w.account_a_bucket}"),
             row("with-role account-b aws s3 ls", f"only {w.account_b_bucket}, no second MFA code;"),
             row("", "this shell stays on account-a"),
-            row("shellvault <TAB>", "commands; after env/exec/login: profile names"),
+            row("shellvault <TAB>", "commands; after env/exec/auth: profile names"),
             row("with-role <TAB>", "profile names"),
             row("shellvault ls", "stored keys and cached sessions, with time left"),
             row("exit", "stops the emulator and deletes this HOME"),

@@ -181,12 +181,12 @@ def exec_command(profile: str, command: tuple[str, ...], no_input: bool, mfa_tok
         sys.exit(126)
 
 
-@cli.command("login")
+@cli.command("auth")
 @click.argument("profile")
 @click.option("--mfa-token", metavar="CODE", help="The current MFA code.")
 @click.option("--duration", metavar="D", help="Session length for the profile, e.g. 1h.")
 @_guarded
-def login_command(profile: str, mfa_token: str | None, duration: str | None) -> None:
+def auth_command(profile: str, mfa_token: str | None, duration: str | None) -> None:
     """Make sure PROFILE's sessions are cached (asks for the MFA code if needed)."""
     from .engine import seconds_left_text
 

@@ -17,6 +17,22 @@ class InputNeeded(ShellvaultError):
     exit_code = 3
 
 
+class VaultLocked(InputNeeded):
+    """The file store's passphrase is needed (the store is locked) and asking is forbidden.
+
+    Its own exit code, so the prompt hook and direnv can name `shellvault unlock`
+    without reading message text."""
+
+    exit_code = 4
+
+
+class SignInNeeded(InputNeeded):
+    """An IAM Identity Center (SSO) session must be signed in again in the browser,
+    which is never done without being asked (`shellvault sso login`)."""
+
+    exit_code = 5
+
+
 class Interrupted(ShellvaultError):
     """Ctrl-C at a prompt: nothing was changed."""
 

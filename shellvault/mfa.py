@@ -81,7 +81,7 @@ def get_code(
     if mfa_process:
         return check_code(_run([mfa_process], f"mfa_process of profile {profile}", shell=True),
                           f"mfa_process of profile {profile}")
-    login_hint = f"run 'shellvault login {profile}' in a terminal"
+    login_hint = f"run 'shellvault auth {profile}' in a terminal"
     if no_input:
         raise InputNeeded(f"{profile} needs an MFA code; {login_hint}")
     kind = (environ.get("SHELLVAULT_MFA_PROMPT") or "").strip().lower() or _default_prompt(environ)

@@ -101,7 +101,7 @@ def stamp(prof, exp):
             f.write(str(exp))
 
 if not args or args[0] != "env":
-    if args and args[0] == "login":
+    if args and args[0] == "auth":
         # Like the real one: sessions cached, the stamp touched, no MFA needed
         # afterwards.
         prof = args[-1]
@@ -140,7 +140,7 @@ if code:
     sys.stderr.write(f"shellvault: stub failure {code}\n"); sys.exit(code)
 if os.path.exists(os.path.join(ctl, "need_mfa")):
     if no_input:
-        sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault login {prof}'\n")
+        sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault auth {prof}'\n")
         sys.exit(3)
     with open("/dev/tty", "w") as out:
         out.write(f"MFA code for {prof}: ")
@@ -743,7 +743,7 @@ class SharedShellTests:
         r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 100))
         assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input --min-ttl 600 account-a"]
         assert re.search(
-            r"shellvault: account-a expires in 1m; run 'shellvault login account-a'", r.after
+            r"shellvault: account-a expires in 1m; run 'shellvault auth account-a'", r.after
         ), r.after
         assert len(r.after.strip().splitlines()) == 1
         assert re.fullmatch(r"aws:account-a 1m", sh.segment)
@@ -755,13 +755,13 @@ class SharedShellTests:
         assert len(stub.env_calls()) == 1
         # once expired: one more try, one more hint
         r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) - 1))
-        assert "account-a credentials expired; run 'shellvault login account-a'" in r.after
+        assert "account-a credentials expired; run 'shellvault auth account-a'" in r.after
         assert sh.segment == "aws:account-a expired"
         sh.enter()
         assert len(stub.env_calls()) == 2
-        # `shellvault login` (here or in any shell) rewrites the stamp: the next
+        # `shellvault auth` (here or in any shell) rewrites the stamp: the next
         # prompt picks the new session up without asking anything
-        r = sh.run("shellvault login account-a")
+        r = sh.run("shellvault auth account-a")
         assert len(stub.env_calls()) == 3
         assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment), sh.segment
         assert r.after == ""
@@ -985,12 +985,12 @@ class SharedShellTests:
         with self.session(home, stub) as sh:
             sh.run(sh_export(self.SHELL, "AWS_ACCESS_KEY_ID", "OUTSIDEKEY"))
             r = sh.run(f"cd {shlex.quote(str(proj))}")
-            assert "is scoped to account-b; run 'shellvault login account-b'" in r.output + r.after
+            assert "is scoped to account-b; run 'shellvault auth account-b'" in r.output + r.after
             assert sh.get("AWS_ACCESS_KEY_ID") is None  # not the outside key
             assert sh.segment == "aws:account-b expired"
             sh.enter()
             assert len(stub.env_calls()) == 1
-            sh.run("shellvault login account-b")
+            sh.run("shellvault auth account-b")
             assert sh.get("SHELLVAULT_PROFILE") == "account-b"
             assert re.fullmatch(rf"aws:account-b {TTL_RE}", sh.segment)
             sh.run("cd ..")
@@ -1079,7 +1079,7 @@ class SharedShellTests:
             + "\n[sso-session corp]\nsso_region = x\n[profile corp-dev]\n[ profile  spaced ]\n"
         )
         assert sh.complete("shellvault env acc") == ["shellvault", "env", "account-"]
-        assert sh.complete("shellvault login cen") == ["shellvault", "login", "central"]
+        assert sh.complete("shellvault auth cen") == ["shellvault", "auth", "central"]
         assert sh.complete("shellvault exec --no-input account-b") == [
             "shellvault",
             "exec",
@@ -1128,7 +1128,7 @@ class SharedShellTests:
         )
         assert sh.complete("shellvault env dev.") == ["shellvault", "env", "dev.admin"]
         assert sh.complete("with-role team/") == ["with-role", "team/ops-admin"]
-        assert sh.complete("shellvault login crlf") == ["shellvault", "login", "crlf-role"]
+        assert sh.complete("shellvault auth crlf") == ["shellvault", "auth", "crlf-role"]
         assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
         assert sh.complete("shellvault env comm") == ["shellvault", "env", "comm"]
         assert sh.complete("with-role sso") == ["with-role", "sso"]
@@ -1201,7 +1201,7 @@ class SharedShellTests:
             r = sh.run("aws s3 ls", timeout=120)
             assert "account-a-bucket" in r.output and "account-b-bucket" not in r.output
             assert sh.complete("with-role account-") == ["with-role", "account-"]
-            assert sh.complete("shellvault login cen") == ["shellvault", "login", "central"]
+            assert sh.complete("shellvault auth cen") == ["shellvault", "auth", "central"]
 
     def test_e2e_auto_refresh_without_prompting(self, aws_home, moto_server) -> None:  # type: ignore[no-untyped-def]
         env = {"SHELLVAULT_ROLE_TTL": "900", "SHELLVAULT_REFRESH_WITHIN": "1000"}
@@ -1228,8 +1228,8 @@ class SharedShellTests:
                 sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 120), timeout=60
             )
             assert (
-                "shellvault: account-a expires in 2m; run 'shellvault login account-a'" in r.after
-                or "shellvault: account-a expires in 1m; run 'shellvault login account-a'"
+                "shellvault: account-a expires in 2m; run 'shellvault auth account-a'" in r.after
+                or "shellvault: account-a expires in 1m; run 'shellvault auth account-a'"
                 in r.after
             ), r.after
             assert re.fullmatch(r"aws:account-a (2m|1m)", sh.segment)

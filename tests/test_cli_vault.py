@@ -72,7 +72,7 @@ def test_add_env_without_variables_is_a_usage_error(home: Any) -> None:
 
 
 def test_clear_removes_sessions_only(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
     rows = _listing(aws_home)
     assert [s["kind"] for s in rows["account-a"]["sessions"]] == ["role"]
     assert [s["kind"] for s in rows["central"]["sessions"]] == ["mfa"]
@@ -111,7 +111,7 @@ def test_keyring_sessions_work_end_to_end(aws_keyring_home: Any, moto_server: An
 def test_locked_keyring_is_one_clear_line_and_changes_nothing(
     aws_keyring_home: Any, secret_service: dict[str, str]
 ) -> None:
-    aws_keyring_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    aws_keyring_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
     index = aws_keyring_home.state_dir / "index.json"
     before = index.read_bytes()
     lock_default_collection(secret_service)
@@ -148,7 +148,7 @@ def test_auto_without_a_keyring_falls_back_to_the_file_store_with_a_notice(sv_ho
 
 
 def test_file_store_permissions_and_wrong_passphrase(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
     vault = aws_home.data_dir / "vault"
     assert stat.S_IMODE(vault.stat().st_mode) == 0o700
 
@@ -200,12 +200,12 @@ def test_the_fallback_notice_is_said_once_per_command(aws_home: Any) -> None:
 
 def test_each_session_change_moves_the_stamp_forward_by_whole_seconds(aws_home: Any) -> None:
     stamp = aws_home.state_dir / "stamps" / "account-a"
-    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
     seen = [int(stamp.stat().st_mtime)]
     aws_home.run("clear", "account-a", check=True)  # most likely within the same second
     seen.append(int(stamp.stat().st_mtime))
     assert stamp.read_text() == "\n"  # cleared: no expiry, and never a secret
-    aws_home.run("login", "account-a", check=True)  # the MFA session is still cached
+    aws_home.run("auth", "account-a", check=True)  # the MFA session is still cached
     seen.append(int(stamp.stat().st_mtime))
     assert seen[0] < seen[1] < seen[2]
     assert int(stamp.read_text()) > time.time()
@@ -266,7 +266,7 @@ def pexpect_eof() -> Any:
 
 
 def test_env_detects_the_calling_shell(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", "123456", check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
     fish = aws_home.run_program(["fish", "--no-config", "-c", "shellvault env account-a"])
     assert "set -gx SHELLVAULT_PROFILE 'account-a';" in fish.stdout, fish.stderr
     bash = aws_home.run_program(["bash", "--norc", "-c", 'out="$(shellvault env account-a)"; '

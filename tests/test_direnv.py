@@ -59,7 +59,7 @@ def make_project(home: SvHome, envrc: str, name: str = "proj") -> Path:
 
 def prime(home: SvHome, profile: str = "account-a") -> None:
     """Cache PROFILE's sessions without a prompt."""
-    home.run("login", profile, "--mfa-token", "123456", check=True)
+    home.run("auth", profile, "--mfa-token", "123456", check=True)
 
 
 def stamp(home: SvHome, profile: str = "account-a") -> Path:
@@ -449,7 +449,7 @@ def test_an_unanswered_prompt_times_out_and_the_shell_comes_back(
     sh.child.expect(r"MFA code for \S+: ")
     started = time.monotonic()
     sh.child.expect(
-        r"account-a got no answer within 2s: run 'shellvault login account-a'"
+        r"account-a got no answer within 2s: run 'shellvault auth account-a'"
         r" in a terminal; direnv reloads by itself afterwards",
         timeout=15,
     )
@@ -486,7 +486,7 @@ def _processes_of(home: SvHome) -> list[str]:
 
 def test_no_terminal_fails_fast_naming_the_command(direnv_home: SvHome) -> None:
     """`direnv exec` from a process without a controlling terminal: one line naming
-    `shellvault login account-a`, the command runs without credentials, no hang."""
+    `shellvault auth account-a`, the command runs without credentials, no hang."""
     home = direnv_home
     proj = home.home / "proj"
     start_time = time.monotonic()
@@ -506,7 +506,7 @@ def test_no_terminal_fails_fast_naming_the_command(direnv_home: SvHome) -> None:
     lines = our_lines(done.stderr)
     assert lines == [
         "direnv: shellvault: account-a needs an MFA code and direnv will not ask for it "
-        "(no terminal): run 'shellvault login account-a' in a terminal; "
+        "(no terminal): run 'shellvault auth account-a' in a terminal; "
         "direnv reloads by itself afterwards"
     ], done.stderr
 
@@ -515,14 +515,14 @@ def test_no_prompt_setting_fails_fast_then_login_elsewhere_reloads(
     direnv_home: SvHome, shells: list[Shell]
 ) -> None:
     """With SHELLVAULT_DIRENV_NO_PROMPT=1 in a terminal: fail at once; the stamp is
-    watched although loading failed, so `shellvault login` in another process makes
+    watched although loading failed, so `shellvault auth` in another process makes
     the next prompt load the credentials by itself."""
     home = direnv_home
     sh = start(shells, "bash", home, env={"SHELLVAULT_DIRENV_NO_PROMPT": "1"})
     out = sh.run("cd proj", timeout=15)
     assert our_lines(out) == [
         "direnv: shellvault: account-a needs an MFA code and direnv will not ask for it "
-        "(SHELLVAULT_DIRENV_NO_PROMPT is set): run 'shellvault login account-a' in a "
+        "(SHELLVAULT_DIRENV_NO_PROMPT is set): run 'shellvault auth account-a' in a "
         "terminal; direnv reloads by itself afterwards"
     ], out
     assert "MFA code for" not in out
@@ -530,7 +530,7 @@ def test_no_prompt_setting_fails_fast_then_login_elsewhere_reloads(
     assert "direnv: loading" not in sh.run("")  # failed loads do not loop either
 
     wait_past_second_of(stamp(home))
-    prime(home)  # `shellvault login account-a` elsewhere
+    prime(home)  # `shellvault auth account-a` elsewhere
     out = sh.run("")
     assert "direnv: loading" in out
     assert sh.var("SHELLVAULT_PROFILE") == "account-a"
@@ -548,7 +548,7 @@ def test_fish_never_prompts_and_fails_fast(direnv_home: SvHome, shells: list[She
     lines = our_lines(out)
     assert len(lines) == 1, out
     assert "fish's direnv hook keeps the terminal from it" in lines[0]
-    assert "run 'shellvault login account-a'" in lines[0]
+    assert "run 'shellvault auth account-a'" in lines[0]
     assert sh.var("AWS_ACCESS_KEY_ID") == UNSET
     # After a login elsewhere, fish loads it on the next prompt.
     wait_past_second_of(stamp(home))
@@ -584,7 +584,7 @@ def test_no_prompt_where_the_terminal_cannot_answer(
     assert "<unset>" in out
     lines = our_lines(out)
     assert len(lines) == 1, out
-    assert f"direnv will not ask for it ({reason}): run 'shellvault login account-a'" in lines[0]
+    assert f"direnv will not ask for it ({reason}): run 'shellvault auth account-a'" in lines[0]
 
 
 def test_fish_is_recognised_from_directs_command_line(sv_home: SvHome) -> None:
@@ -626,7 +626,7 @@ def test_errors_show_even_with_direnv_logging_silenced(direnv_home: SvHome) -> N
     _, err, _ = direnv_export_json(home, home.home / "proj", {"DIRENV_LOG_FORMAT": ""})
     assert err.splitlines() == [
         "shellvault: account-a needs an MFA code and direnv will not ask for it (no terminal): "
-        "run 'shellvault login account-a' in a terminal; direnv reloads by itself afterwards"
+        "run 'shellvault auth account-a' in a terminal; direnv reloads by itself afterwards"
     ]
 
 
@@ -641,7 +641,7 @@ def test_the_command_to_run_is_quoted_for_the_shell(direnv_home: SvHome) -> None
     )
     make_project(home, "use shellvault 'my team'\n", name="spaced")
     line = _only_error(home, home.home / "spaced")
-    assert "run 'shellvault login my\\ team' in a terminal" in line, line
+    assert "run 'shellvault auth my\\ team' in a terminal" in line, line
 
 
 # --------------------------------------------------------------------------- errors
@@ -768,7 +768,7 @@ def test_strict_env_says_to_reload_by_hand(direnv_home: SvHome) -> None:
     make_project(home, "strict_env\nuse shellvault account-a\n", name="strict")
     line = _only_error(home, home.home / "strict")
     assert line.endswith(
-        "run 'shellvault login account-a' in a terminal; then run 'direnv reload'"
+        "run 'shellvault auth account-a' in a terminal; then run 'direnv reload'"
     ), line
 
 
@@ -838,7 +838,7 @@ def test_the_plugin_refreshes_direnv_credentials_and_direnv_reloads_them(
         pytest.skip(f"the {kind} plugin ({plugin.relative_to(REPO_ROOT)}) has not landed yet")
     home = direnv_home
     short = {"SHELLVAULT_ROLE_TTL": "900", "SHELLVAULT_REFRESH_WITHIN": "1000"}
-    home.run("login", "account-a", "--mfa-token", "123456", env=short, check=True)
+    home.run("auth", "account-a", "--mfa-token", "123456", env=short, check=True)
     cached = home.run("env", "--shell", "bash", "--no-input", "account-a", env=short, check=True)
     found = re.search(r"SHELLVAULT_EXPIRES=['\"]?(\d+)", cached.stdout)
     assert found, cached.stdout

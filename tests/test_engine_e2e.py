@@ -84,7 +84,7 @@ def test_first_role_asks_once_second_role_reuses_the_mfa_session(aws_home: Any,
 
 
 def test_the_aws_cli_sees_only_that_accounts_buckets(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, check=True)
     for profile in ("account-a", "account-b"):
         out = aws_home.run("env", "--shell", "bash", profile, check=True).stdout
         environ = {k: v for k, v in env_dict(out).items() if v is not None}
@@ -105,7 +105,7 @@ def test_no_input_without_a_session_exits_3_with_the_command_to_run(aws_home: An
     done = aws_home.run("env", "--no-input", "account-a")
     assert done.returncode == 3
     assert done.stdout == ""
-    assert "shellvault login account-a" in done.stderr
+    assert "shellvault auth account-a" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert moto_server.sts_calls() == []
 
@@ -150,7 +150,7 @@ def test_unknown_profile_suggests_and_prints_nothing(aws_home: Any) -> None:
 
 
 def test_exec_runs_the_command_with_credentials_and_returns_its_status(aws_home: Any) -> None:
-    aws_home.run("login", "account-b", "--mfa-token", CODE, check=True)
+    aws_home.run("auth", "account-b", "--mfa-token", CODE, check=True)
     done = aws_home.run("exec", "account-b", "--", "sh", "-c",
                         'echo "$SHELLVAULT_ACCOUNT ${AWS_PROFILE-none}"; exit 7',
                         env={"AWS_PROFILE": "stale"})
@@ -159,7 +159,7 @@ def test_exec_runs_the_command_with_credentials_and_returns_its_status(aws_home:
 
 
 def test_export_json_serves_an_sdk_through_credential_process(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, check=True)
     out = aws_home.run("export", "account-a", "--format", "json", check=True).stdout
     data = json.loads(out)
     assert data["Version"] == 1 and data["Expiration"].endswith("Z")
@@ -183,7 +183,7 @@ def test_export_json_serves_an_sdk_through_credential_process(aws_home: Any) -> 
 def test_min_ttl_refreshes_the_role_without_a_new_mfa_session(aws_home: Any,
                                                              moto_server: Any) -> None:
     short = {"SHELLVAULT_ROLE_TTL": "900"}
-    aws_home.run("login", "account-a", "--mfa-token", CODE, env=short, check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, env=short, check=True)
     first = env_dict(aws_home.run("env", "--shell", "bash", "account-a", check=True).stdout)
     moto_server.mark()
     refreshed = aws_home.run("env", "--shell", "bash", "--no-input", "--min-ttl", "1000",
@@ -222,7 +222,7 @@ def test_ten_concurrent_cold_envs_ask_once_and_call_getsessiontoken_once(
 
 
 def _login_holding_the_locks(home: Any, tmp_path: Path, seconds: int) -> tuple[Any, Path]:
-    """Start `login account-a` whose mfa_process takes `seconds`; return once it asks."""
+    """Start `auth account-a` whose mfa_process takes `seconds`; return once it asks."""
     started = tmp_path / "mfa-started"
     script = tmp_path / "slow-mfa.sh"
     script.write_text(f"#!/bin/sh\necho asked >> {started}\nsleep {seconds}\necho {CODE}\n")
@@ -230,7 +230,7 @@ def _login_holding_the_locks(home: Any, tmp_path: Path, seconds: int) -> tuple[A
     text = home.config_path.read_text().replace(
         "[profile account-a]", f"[profile account-a]\nmfa_process = {script}")
     home.config_path.write_text(text)
-    holder = subprocess.Popen(["shellvault", "login", "account-a"], env=home.env,
+    holder = subprocess.Popen(["shellvault", "auth", "account-a"], env=home.env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -245,14 +245,14 @@ def test_a_lock_left_by_a_dead_process_blocks_nobody(aws_home: Any, tmp_path: Pa
     os.killpg(holder.pid, 9)
     holder.wait(timeout=10)
     begin = time.monotonic()
-    done = aws_home.run("login", "account-a", "--mfa-token", CODE)
+    done = aws_home.run("auth", "account-a", "--mfa-token", CODE)
     assert done.returncode == 0, done.stderr
     assert "waiting for" not in done.stderr
     assert time.monotonic() - begin < 30  # it did not sit out the lock timeout
 
 
 def test_switching_profiles_never_uses_credentials_from_the_environment(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, check=True)
     a = env_dict(aws_home.run("env", "--shell", "bash", "account-a", check=True).stdout)
     shell_env = {k: v for k, v in a.items() if k.startswith(("AWS_", "SHELLVAULT_")) and v}
     b = aws_home.run("env", "--shell", "bash", "account-b", env=shell_env)
@@ -263,7 +263,7 @@ def test_switching_profiles_never_uses_credentials_from_the_environment(aws_home
 
 
 def test_hint_on_stderr_when_stdout_is_a_terminal(aws_home: Any) -> None:
-    aws_home.run("login", "account-a", "--mfa-token", CODE, check=True)
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, check=True)
     child = pexpect.spawn("shellvault", ["env", "account-a"], env=aws_home.env,
                           encoding="utf-8", timeout=30)
     child.expect(pexpect.EOF)
@@ -411,5 +411,5 @@ def test_a_waiting_process_says_who_it_waits_for(aws_home: Any, tmp_path: Path) 
     waiter = aws_home.run("env", "--shell", "bash", "account-a")
     assert holder.wait(timeout=30) == 0
     assert waiter.returncode == 0, waiter.stderr
-    assert f"waiting for pid {holder.pid} (shellvault login account-a)" in waiter.stderr
+    assert f"waiting for pid {holder.pid} (shellvault auth account-a)" in waiter.stderr
     assert started.read_text().splitlines() == ["asked"]

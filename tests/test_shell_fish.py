@@ -126,6 +126,6 @@ class TestFish(SharedShellTests):
         with self.session(home, stub, load="init") as sh:
             sh.run(sh_eval_env("fish", "account-a"))
             assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
-            assert sh.complete("shellvault login acc") == ["shellvault", "login", "account-"]
+            assert sh.complete("shellvault auth acc") == ["shellvault", "auth", "account-"]
             sh.run(sh_export("fish", "SHELLVAULT_EXPIRES", int(time.time()) + 100))
             assert len(stub.env_calls()) == 2

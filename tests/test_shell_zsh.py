@@ -143,4 +143,4 @@ class TestZsh(SharedShellTests):
         with self.session(home, stub, load="init", compinit="after") as sh:
             sh.run_raw(sh_eval_env("zsh", "account-a"))
             assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment)
-            assert sh.complete("shellvault login acc") == ["shellvault", "login", "account-"]
+            assert sh.complete("shellvault auth acc") == ["shellvault", "auth", "account-"]

@@ -290,10 +290,10 @@ _shellvault_stamp() { # $1 profile -> __sv_stamp (content of its stamp file)
 
 _shellvault_hint() { # $1 profile, $2 seconds left
   if (($2 <= 0)); then
-    printf "shellvault: %s credentials expired; run 'shellvault login %s'\n" "$1" "$1" >&2
+    printf "shellvault: %s credentials expired; run 'shellvault auth %s'\n" "$1" "$1" >&2
   else
     _shellvault_fmt_ttl "$2"
-    printf "shellvault: %s expires in %s; run 'shellvault login %s'\n" "$1" "$__sv_ttl" "$1" >&2
+    printf "shellvault: %s expires in %s; run 'shellvault auth %s'\n" "$1" "$__sv_ttl" "$1" >&2
   fi
 }
 
@@ -335,7 +335,7 @@ _shellvault_check_expiry() {
   key="$prof:$exp:$phase"
   if [ "$key" = "$__sv_failed_key" ]; then
     # Failed already for these credentials: try again only once the stamp file
-    # shows a new session (`shellvault login`, or another shell refreshed).
+    # shows a new session (`shellvault auth`, or another shell refreshed).
     _shellvault_stamp "$prof"
     [ "$__sv_stamp" != "$__sv_failed_stamp" ] || return 0
   fi
@@ -511,7 +511,7 @@ _shellvault_apply() {
     _shellvault_stamp "$prof"
     __sv_failed_key="$prof:0:expired"
     __sv_failed_stamp=$__sv_stamp
-    printf "shellvault: %s is scoped to %s; run 'shellvault login %s'\n" "$__sv_active_dir" "$prof" "$prof" >&2
+    printf "shellvault: %s is scoped to %s; run 'shellvault auth %s'\n" "$__sv_active_dir" "$prof" "$prof" >&2
   fi
   return "$rc"
 }
@@ -813,7 +813,7 @@ case :${SHELLOPTS:-}: in
 esac
 
 # ------------------------------------------------------------------ completion
-__sv_commands='env exec export login add list ls remove rm clear init profiles'
+__sv_commands='env exec export auth add list ls remove rm clear init profiles'
 
 # Profile names from $AWS_CONFIG_FILE or ~/.aws/config: `[profile X]` and
 # `[default]` section headers. grep picks the header lines (in the C locale:
@@ -947,7 +947,7 @@ _shellvault_complete() {
         env) _shellvault_reply_words '--shell --no-input --duration --mfa-token --min-ttl --unset --help' "$cur" ;;
         exec) _shellvault_reply_words '--duration --mfa-token --no-input --help --' "$cur" ;;
         export) _shellvault_reply_words '--format --duration --mfa-token --no-input --help' "$cur" ;;
-        login) _shellvault_reply_words '--mfa-token --duration --help' "$cur" ;;
+        auth) _shellvault_reply_words '--mfa-token --duration --help' "$cur" ;;
         add) _shellvault_reply_words '--env --help' "$cur" ;;
         list | ls) _shellvault_reply_words '--json --help' "$cur" ;;
         remove | rm) _shellvault_reply_words '--force --help' "$cur" ;;
@@ -957,7 +957,7 @@ _shellvault_complete() {
       ;;
   esac
   case $cmd in
-    env | exec | export | login | add | remove | rm | clear)
+    env | exec | export | auth | add | remove | rm | clear)
       [ "$nprof" -eq 0 ] && _shellvault_complete_profiles "$cur"
       ;;
     init)

@@ -19,11 +19,11 @@
 #   keeps the terminal in its own raw mode while direnv's hook runs, so a
 #   typed code never reaches the reader: direnv issues #967, #1237). Otherwise,
 #   or with SHELLVAULT_DIRENV_NO_PROMPT=1, it fails at once with one line
-#   naming the command to run (`shellvault login PROFILE`).
+#   naming the command to run (`shellvault auth PROFILE`).
 # - The profile's stamp file (shellvault rewrites it whenever it issues,
 #   refreshes or clears that profile's session; it holds no secret) and the
 #   AWS config file are always watched, also when loading fails: after
-#   `shellvault login PROFILE` in any shell, direnv reloads on the next prompt.
+#   `shellvault auth PROFILE` in any shell, direnv reloads on the next prompt.
 # - On any failure nothing is exported: only the complete output of a
 #   successful `shellvault env` is evaluated.
 #
@@ -42,7 +42,7 @@ use_shellvault() {
     return 2
   fi
   local profile="$1" bin="${SHELLVAULT_BIN:-}" out="" errfile="" err="" rc=0
-  # After `shellvault login`, direnv reloads by itself: the stamp is watched. Not
+  # After `shellvault auth`, direnv reloads by itself: the stamp is watched. Not
   # under strict_env (set -e): there this failure ends the .envrc, and direnv
   # then keeps none of its watches.
   local then_what="direnv reloads by itself afterwards"
@@ -79,7 +79,7 @@ use_shellvault() {
     local started="$SECONDS"
     case "$err" in *"MFA code"*) need="an MFA code" ;; esac
     case "$limit" in '' | *[!0-9]*) limit=60 ;; esac
-    printf -v login 'shellvault login %q' "$profile"
+    printf -v login 'shellvault auth %q' "$profile"
     why=$(__shellvault_direnv_no_prompt_reason)
     if [ -z "$why" ]; then
       local wait="Ctrl-C skips it"

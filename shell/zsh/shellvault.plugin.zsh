@@ -244,10 +244,10 @@ _shellvault_stamp() { # $1 profile -> __sv_stamp (its stamp file's content)
 _shellvault_hint() { # $1 profile, $2 seconds left
   emulate -L zsh
   if (( $2 <= 0 )); then
-    print -ru2 -- "shellvault: $1 credentials expired; run 'shellvault login $1'"
+    print -ru2 -- "shellvault: $1 credentials expired; run 'shellvault auth $1'"
   else
     _shellvault_fmt_ttl $2
-    print -ru2 -- "shellvault: $1 expires in $__sv_ttl; run 'shellvault login $1'"
+    print -ru2 -- "shellvault: $1 expires in $__sv_ttl; run 'shellvault auth $1'"
   fi
 }
 
@@ -400,7 +400,7 @@ _shellvault_apply() { # PROFILE MODE(hook|interactive)
     _shellvault_mark_ours
     _shellvault_stamp $prof
     __sv_failed_key="$prof:0:expired" __sv_failed_stamp=$__sv_stamp
-    print -ru2 -- "shellvault: $__sv_active_dir is scoped to $prof; run 'shellvault login $prof'"
+    print -ru2 -- "shellvault: $__sv_active_dir is scoped to $prof; run 'shellvault auth $prof'"
   fi
   return rc
 }

@@ -50,8 +50,8 @@ function __shellvault_sv_after_dashdash
     contains -- -- (commandline -opc)
 end
 
-set -l __sv_cmds env exec export login add list ls remove rm clear init profiles
-set -l __sv_profile_cmds env exec export login add remove rm clear
+set -l __sv_cmds env exec export auth add list ls remove rm clear init profiles
+set -l __sv_profile_cmds env exec export auth add remove rm clear
 
 complete -c shellvault -f
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -l version -d 'show the version'
@@ -59,7 +59,7 @@ complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -l help -
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a env -d 'print the credentials as shell assignments'
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a exec -d 'run a command with the credentials'
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a export -d 'print the credentials (json/env/dotenv)'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a login -d 'cache the sessions (asks for the MFA code)'
+complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a auth -d 'cache the sessions (asks for the MFA code)'
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a add -d 'store long-term keys for a profile'
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a 'list ls' -d 'list profiles and sessions'
 complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a 'remove rm' -d 'delete stored keys'
@@ -77,8 +77,8 @@ complete -c shellvault -n '__fish_seen_subcommand_from env' -l shell -x -a 'bash
 complete -c shellvault -n '__fish_seen_subcommand_from env' -l min-ttl -x -d 'minimum seconds left'
 complete -c shellvault -n '__fish_seen_subcommand_from env' -l unset -d 'print what removes the variables'
 complete -c shellvault -n '__fish_seen_subcommand_from env exec export' -l no-input -d 'never prompt; exit 3 if an MFA code is needed'
-complete -c shellvault -n '__fish_seen_subcommand_from env exec export login' -l duration -x -d 'session duration'
-complete -c shellvault -n '__fish_seen_subcommand_from env exec export login' -l mfa-token -x -d 'MFA code'
+complete -c shellvault -n '__fish_seen_subcommand_from env exec export auth' -l duration -x -d 'session duration'
+complete -c shellvault -n '__fish_seen_subcommand_from env exec export auth' -l mfa-token -x -d 'MFA code'
 complete -c shellvault -n '__fish_seen_subcommand_from export' -l format -x -a 'json env dotenv' -d 'output format'
 complete -c shellvault -n '__fish_seen_subcommand_from add' -l env -d 'read the keys from the environment'
 complete -c shellvault -n '__fish_seen_subcommand_from list ls' -l json -d 'JSON output'

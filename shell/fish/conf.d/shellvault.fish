@@ -307,9 +307,9 @@ end
 
 function __shellvault_hint --argument-names prof left
     if test $left -le 0
-        printf "shellvault: %s credentials expired; run 'shellvault login %s'\n" $prof $prof >&2
+        printf "shellvault: %s credentials expired; run 'shellvault auth %s'\n" $prof $prof >&2
     else
-        printf "shellvault: %s expires in %s; run 'shellvault login %s'\n" $prof (__shellvault_fmt_ttl $left) $prof >&2
+        printf "shellvault: %s expires in %s; run 'shellvault auth %s'\n" $prof (__shellvault_fmt_ttl $left) $prof >&2
     end
 end
 
@@ -490,7 +490,7 @@ function __shellvault_apply --argument-names prof mode
         __shellvault_stamp $prof
         set -g __sv_failed_key "$prof:0:expired"
         set -g __sv_failed_stamp "$__sv_stamp"
-        printf "shellvault: %s is scoped to %s; run 'shellvault login %s'\n" $__sv_active_dir $prof $prof >&2
+        printf "shellvault: %s is scoped to %s; run 'shellvault auth %s'\n" $__sv_active_dir $prof $prof >&2
     end
     return $rc
 end
