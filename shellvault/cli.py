@@ -283,6 +283,11 @@ def list_command(as_json: bool) -> None:
     widths = [max(len(r[i]) for r in table) for i in range(2)]
     for r in table:
         click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}")
+    from .vault import backend_in_use
+
+    used = backend_in_use()
+    state = f"; {used.lock_state}" if used.lock_state else ""
+    click.echo(f"\nbackend: {used.description} ({used.why}{state})")
 
 
 @cli.command("remove")
@@ -342,6 +347,11 @@ def profiles_command() -> None:
     """List profile names from the AWS config file."""
     for name in _config().profile_names():
         click.echo(name)
+
+
+from .unlock import register as _register_unlock  # noqa: E402 (needs _guarded above)
+
+_register_unlock(cli, _guarded)
 
 
 def run() -> None:

@@ -95,6 +95,9 @@ def _init_fast(argv: list[str]) -> int | None:
 
 def main() -> None:
     argv = sys.argv[1:]
+    from .filestore import take_environment_passphrase
+
+    take_environment_passphrase()  # before anything can start a child process
     try:
         code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
         if code is None:

@@ -8,6 +8,7 @@ enumerable keyring, and expired sessions can be pruned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -34,20 +35,25 @@ class Store(Protocol):
     def names(self) -> list[str]: ...
 
 
+LOCKED_MESSAGE = "the file store is locked: run 'shellvault unlock'"
+
+
 def _file_store(environ: Mapping[str, str], no_input: bool) -> Store:
-    from .filestore import FileStore
+    from .filestore import PASSPHRASE_VARIABLE, FileStore, environment_passphrase
+    from .keycache import KeyCache, unlock_ttl
+
+    directory = data_dir(environ) / "vault"
+    given = environment_passphrase(environ)
 
     def passphrase(new_store: bool) -> str:
-        value = environ.get("SHELLVAULT_FILE_PASSPHRASE")
-        if value:
-            return value
-        if no_input:
-            from .errors import InputNeeded
+        if given:
+            return given
+        from .tty import has_tty
 
-            raise InputNeeded(
-                "the file store needs its passphrase: set SHELLVAULT_FILE_PASSPHRASE or run "
-                "shellvault in a terminal"
-            )
+        if no_input or not has_tty():
+            from .errors import VaultLocked
+
+            raise VaultLocked(LOCKED_MESSAGE)
         why = "the file store passphrase"
         if not new_store:
             return ask("shellvault file store passphrase: ", secret=True, why=why)
@@ -58,7 +64,12 @@ def _file_store(environ: Mapping[str, str], no_input: bool) -> Store:
             raise VaultError("the passphrases differ; nothing was changed")
         return first
 
-    return FileStore(data_dir(environ) / "vault", passphrase)
+    if given:
+        # An exported passphrase is used as given, every time: nothing to cache or unlock.
+        return FileStore(directory, passphrase,
+                         passphrase_hint=f" (check {PASSPHRASE_VARIABLE})")
+    ttl = unlock_ttl(environ)
+    return FileStore(directory, passphrase, KeyCache(directory) if ttl else None, ttl)
 
 
 def _os_keyring(explicit: bool) -> tuple[Store | None, str]:
@@ -87,6 +98,15 @@ def _os_keyring(explicit: bool) -> tuple[Store | None, str]:
 _opened: dict[tuple[str, bool], Store] = {}
 
 
+def _choice(environ: Mapping[str, str]) -> str:
+    choice = (environ.get("SHELLVAULT_BACKEND") or "auto").strip().lower()
+    if choice not in BACKENDS:
+        raise UsageError(
+            f"SHELLVAULT_BACKEND={choice!r} is not one of {', '.join(BACKENDS)}"
+        )
+    return choice
+
+
 def open_store(environ: Mapping[str, str] = os.environ, *, no_input: bool = False) -> Store:
     """The store SHELLVAULT_BACKEND chooses, opened once per process.
 
@@ -94,21 +114,28 @@ def open_store(environ: Mapping[str, str] = os.environ, *, no_input: bool = Fals
     which then reuses the connection (and the file store's derived key) and does not
     repeat the fallback notice.
     """
-    choice = (environ.get("SHELLVAULT_BACKEND") or "auto").strip().lower()
+    from .filestore import take_environment_passphrase
+
+    take_environment_passphrase()  # children never inherit it (exec, mfa_process, ...)
+    choice = _choice(environ)
     if (choice, no_input) not in _opened:
         _opened[choice, no_input] = _open_store(choice, environ, no_input)
     return _opened[choice, no_input]
 
 
+def _fallback_marker(environ: Mapping[str, str]) -> Path:
+    return state_dir(environ) / "auto-backend"
+
+
 def _open_store(choice: str, environ: Mapping[str, str], no_input: bool) -> Store:
-    if choice not in BACKENDS:
-        raise UsageError(
-            f"SHELLVAULT_BACKEND={choice!r} is not one of {', '.join(BACKENDS)}"
-        )
     if choice == "file":
         return _file_store(environ, no_input)
     store, reason = _os_keyring(explicit=choice == "keyring")
     if store is not None:
+        if choice == "auto":
+            # A usable keyring again: the next fallback is news, and is said again.
+            with contextlib.suppress(OSError):
+                _fallback_marker(environ).unlink(missing_ok=True)
         return store
     if choice == "keyring":
         raise VaultError(
@@ -116,11 +143,77 @@ def _open_store(choice: str, environ: Mapping[str, str], no_input: bool) -> Stor
             "export SHELLVAULT_BACKEND=file"
         )
     file_store = _file_store(environ, no_input)
-    notice(
-        f"no OS keyring is usable ({reason}); using the {file_store.describe()}. "
-        "Set SHELLVAULT_BACKEND=file to choose it and silence this notice."
-    )
+    _notice_fallback_once(environ, reason, file_store.describe())
     return file_store
+
+
+def _notice_fallback_once(environ: Mapping[str, str], reason: str, store: str) -> None:
+    """Say that `auto` fell back to the file store, once per situation (reason and store)."""
+    marker = _fallback_marker(environ)
+    said = f"{reason}\n{store}\n"
+    try:
+        if marker.read_text() == said:
+            return
+    except (OSError, ValueError):
+        pass
+    notice(
+        f"no OS keyring is usable ({reason}); using the {store}. "
+        "'shellvault ls' shows this again; SHELLVAULT_BACKEND=file chooses it for good."
+    )
+    with contextlib.suppress(OSError):
+        write_private_file(marker, said.encode())
+
+
+class BackendInUse(NamedTuple):
+    name: str  # "keyring" (an OS keyring) or "file"
+    description: str  # e.g. "encrypted file store /home/me/.local/share/shellvault/vault"
+    why: str  # e.g. "SHELLVAULT_BACKEND=file", "auto: no OS keyring is usable (...)"
+    lock_state: str | None  # file store only: "unlocked", "locked", "passphrase from ..."
+
+
+def backend_in_use(environ: Mapping[str, str] = os.environ) -> BackendInUse:
+    """Which store commands use and why, without asking for anything (ls, doctor)."""
+    choice = _choice(environ)
+    if choice == "file":
+        why = "SHELLVAULT_BACKEND=file"
+    else:
+        store, reason = _os_keyring(explicit=choice == "keyring")
+        if store is not None:
+            how = "SHELLVAULT_BACKEND=keyring" if choice == "keyring" else "auto"
+            return BackendInUse("keyring", store.describe(), f"{how}: it answers", None)
+        if choice == "keyring":
+            return BackendInUse("keyring", "OS keyring", f"not usable: {reason}", None)
+        why = f"auto: no OS keyring is usable ({reason})"
+    return BackendInUse("file", f"encrypted file store {data_dir(environ) / 'vault'}", why,
+                        file_lock_state(environ))
+
+
+def file_lock_state(environ: Mapping[str, str] = os.environ) -> str:
+    """Whether commands can open the file store without asking, in a few words."""
+    from .filestore import FileStore, environment_passphrase
+    from .keycache import KeyCache, unavailable_reason, unlock_ttl
+
+    if environment_passphrase(environ):
+        return "passphrase from SHELLVAULT_FILE_PASSPHRASE"
+    directory = data_dir(environ) / "vault"
+    store = FileStore(directory, lambda new: "")
+    try:
+        meta = store.read_meta()
+    except VaultError:
+        return "damaged"
+    if meta is None:
+        return "not created yet"
+    problem = unavailable_reason()
+    if problem:
+        return f"locked ({problem}: the passphrase is asked per command)"
+    if not unlock_ttl(environ):
+        return "locked (SHELLVAULT_FILE_UNLOCK_TTL=0: the passphrase is asked per command)"
+    cached = KeyCache(directory).get()
+    from .filestore import key_opens
+
+    if cached is not None and key_opens(cached, meta):
+        return "unlocked"
+    return "locked: 'shellvault unlock' unlocks it"
 
 
 class SessionEntry(NamedTuple):

@@ -25,6 +25,7 @@ import pytest
 
 from shellvault.envvars import CONTRACT_VARS
 from tests.conftest import REPO_ROOT, SvHome, lock_default_collection, require_program
+from tests.keyring_session import private_keyring  # noqa: F401 (a fixture)
 
 EXTENSION = REPO_ROOT / "shell" / "direnv" / "shellvault.sh"
 
@@ -597,26 +598,30 @@ def test_fish_is_recognised_from_directs_command_line(sv_home: SvHome) -> None:
         assert done.stdout.strip() == expected, (shell, done.stdout, done.stderr)
 
 
-def test_the_file_store_passphrase_is_asked_like_a_code(
+@pytest.mark.usefixtures("private_keyring")
+def test_a_locked_file_store_names_unlock_and_loads_once_unlocked(
     direnv_home: SvHome, shells: list[Shell]
 ) -> None:
-    """Without SHELLVAULT_FILE_PASSPHRASE the encrypted store asks for its passphrase:
-    on the terminal when possible, else shellvault's own line says what to do."""
+    """Without SHELLVAULT_FILE_PASSPHRASE and not unlocked, the encrypted store is
+    locked: direnv says so in shellvault's one line (exit 4), with or without a
+    terminal; after `shellvault unlock` in the shell, the project loads without a prompt."""
     home = direnv_home
     prime(home)
     no_passphrase = {"SHELLVAULT_FILE_PASSPHRASE": None}
     line = _only_error(home, home.home / "proj", no_passphrase)
-    assert line == (
-        "direnv: shellvault: the file store needs its passphrase: set "
-        "SHELLVAULT_FILE_PASSPHRASE or run shellvault in a terminal"
-    )
+    assert line == "direnv: shellvault: the file store is locked: run 'shellvault unlock'"
 
     sh = start(shells, "bash", home, env=no_passphrase)
     sh.child.sendline("cd proj")
-    sh.child.expect(r"account-a needs input \(60s; Ctrl-C skips it\)")
+    sh.child.expect("the file store is locked: run 'shellvault unlock'")
+    sh.child.expect(PROMPT)
+    sh.child.sendline("cd ~ && shellvault unlock")
     sh.child.expect("shellvault file store passphrase: ")
     sh.child.sendline(home.passphrase)
     sh.child.expect(PROMPT)
+    sh.child.sendline("cd proj")
+    sh.child.expect(PROMPT)
+    assert "passphrase" not in (sh.child.before or "")
     assert sh.var("SHELLVAULT_PROFILE") == "account-a"
 
 
