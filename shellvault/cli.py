@@ -69,13 +69,11 @@ def _guarded(func: F) -> F:
     """Every command: one line on stderr and the right exit code, never a traceback."""
     import functools
 
-    from .config import ConfigError
-
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ShellvaultError, ConfigError) as exc:
+        except ShellvaultError as exc:
             _die(exc)
         except KeyboardInterrupt:
             _die(None)
@@ -188,7 +186,7 @@ def exec_command(profile: str, command: tuple[str, ...], no_input: bool, mfa_tok
 @_guarded
 def auth_command(profile: str, mfa_token: str | None, duration: str | None) -> None:
     """Make sure PROFILE's sessions are cached (asks for the MFA code if needed)."""
-    from .engine import seconds_left_text
+    from .creds import seconds_left_text
 
     issued = _issue(profile, False, mfa_token, duration)
     expires = issued.session.credentials.expires
@@ -268,7 +266,7 @@ def _rows() -> list[dict[str, Any]]:
 @_guarded
 def list_command(as_json: bool) -> None:
     """Profiles, stored keys and cached sessions with their time left."""
-    from .engine import seconds_left_text
+    from .creds import seconds_left_text
 
     rows = _rows()
     if as_json:

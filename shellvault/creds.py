@@ -95,3 +95,14 @@ def account_from_arn(arn: str | None) -> str | None:
         return None
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+
+
+def seconds_left_text(expires: int | None, now: float | None = None) -> str:
+    """How long credentials have left, as people read it: ``1h05m``, ``12m``, ``expired``."""
+    if expires is None:
+        return "-"
+    left = int(expires - (time.time() if now is None else now))
+    if left <= 0:
+        return "expired"
+    hours, rest = divmod(left, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"

@@ -1,4 +1,15 @@
-"""Errors that reach the user as one line on stderr, each with its exit code."""
+"""Errors that reach the user as one line on stderr, each with its exit code.
+
+Every error the package raises on purpose is a `ShellvaultError`, so each boundary (the
+click commands, the hot path) needs one `except`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ShellvaultError(Exception):
@@ -45,3 +56,43 @@ class VaultError(ShellvaultError):
 
 class StsError(ShellvaultError):
     """AWS STS refused or could not be reached."""
+
+
+class ConfigError(ShellvaultError):
+    """A problem with the AWS config file or the environment; the message is one line.
+
+    `path` and `profile` say where, for callers that want more than the message."""
+
+    def __init__(
+        self, message: str, *, path: Path | None = None, profile: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.profile = profile
+
+
+class ConfigParseError(ConfigError):
+    """The file is not valid ini as aws-vault's parser reads it (the message has the line)."""
+
+    def __init__(
+        self, message: str, *, path: Path | None = None, profile: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path, profile=profile)
+        self.line = line
+
+
+class InvalidValueError(ConfigError):
+    """A setting (in the file or in an environment variable) has a value we cannot use."""
+
+
+class UnknownProfileError(ConfigError):
+    """The requested profile has no section in the config file."""
+
+
+class MissingReferenceError(ConfigError):
+    """A source_profile, include_profile or sso_session names a section that is absent."""
+
+
+class ProfileLoopError(ConfigError):
+    """source_profile or include_profile references form a loop."""

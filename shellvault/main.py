@@ -54,7 +54,7 @@ def fast_path(argv: list[str]) -> int | None:
         return None
     command, profile_name, choice, min_ttl, no_input = parsed
     from . import output
-    from .config import AwsConfig, ConfigError
+    from .config import AwsConfig
     from .engine import Engine, Request
     from .errors import ShellvaultError
     from .vault import Vault, open_store
@@ -71,7 +71,7 @@ def fast_path(argv: list[str]) -> int | None:
             return None
         text = output.render_env(issued, shell) if command == "env" else output.render_export(
             issued, choice)
-    except (ShellvaultError, ConfigError) as exc:
+    except ShellvaultError as exc:
         return output.fail(exc)
     except KeyboardInterrupt:
         return output.fail(None)

@@ -46,7 +46,7 @@ def resolve(tmp_path: Path, text: str, name: str, env: dict[str, str] | None = N
 def full_parse(cfg: AwsConfig) -> AwsConfig:
     """The same file, but read through the full sequential parser only."""
     other = AwsConfig(cfg.path, cfg.path.read_bytes())
-    other._full_parse()
+    other.ini.full_parse()
     return other
 
 
@@ -862,10 +862,10 @@ def test_backtick_outside_values_keeps_the_fast_scanner(tmp_path: Path) -> None:
     text = "# run `shellvault add`\n[profile a]\nrole_session_name = a`b\nregion = r\n"
     cfg = load(tmp_path, text)
     assert cfg.resolve("a", environ=NOENV).role_session_name == "a`b"
-    assert cfg._full is None  # no full parse was needed
+    assert not cfg.ini.parsed_fully  # no full parse was needed
     opener = load(tmp_path, "[profile a]\nregion = `r`\n")
     assert opener.resolve("a", environ=NOENV).region == "r"
-    assert opener._full is not None
+    assert opener.ini.parsed_fully
 
 
 def test_keys_before_first_section_are_ignored(tmp_path: Path) -> None:
@@ -1094,6 +1094,6 @@ def test_fast_scanner_agrees_with_full_parse(lines: list[str], trailing_newline:
         full = full_parse(fast)
         assert fast.profile_names() == full.profile_names()
         for section in ("profile a", "profile b", "default", "profile a.x"):
-            assert AwsConfig.load(path)._section(section) == full._section(section), section
+            assert AwsConfig.load(path).ini.section(section) == full.ini.section(section), section
         for name in ("a", "b", "a.x", "default"):
             assert fast.has_profile(name) == full.has_profile(name)

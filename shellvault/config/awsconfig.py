@@ -1,0 +1,74 @@
+"""`AwsConfig`: the config file's bytes, read lazily, and the operations on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import ConfigError
+from .ini import IniFile
+from .profile import Profile
+from .resolve import resolve
+
+__all__ = ["AwsConfig", "config_path"]
+
+
+def config_path() -> Path:
+    """``$AWS_CONFIG_FILE`` if set and non-empty, else ``~/.aws/config``."""
+    env = os.environ.get("AWS_CONFIG_FILE", "")
+    return Path(os.path.expanduser(env or "~/.aws/config"))
+
+
+def _read(path: Path, shown: Path) -> bytes:
+    """The file's bytes; a missing file is empty."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+    except OSError as e:
+        raise ConfigError(f"cannot read {shown}: {e.strerror or e}", path=shown) from None
+
+
+class AwsConfig:
+    """The AWS config file, read lazily: sections are parsed when first needed."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.path = path
+        self.ini = IniFile(path, data)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> AwsConfig:
+        """Read the file once; a missing file is an empty config."""
+        p = config_path() if path is None else Path(path)
+        return cls(p, _read(p, p))
+
+    def profile_names(self) -> list[str]:
+        """Profile names in file order; ``default`` included when ``[default]`` exists."""
+        return self.ini.profile_names()
+
+    def has_profile(self, name: str) -> bool:
+        return self.ini.has_profile(name)
+
+    def resolve(self, name: str, environ: Mapping[str, str] | None = None) -> Profile:
+        """The profile with its include chain, ``[default]``, env vars and source chain."""
+        return resolve(self.ini, name, os.environ if environ is None else environ)
+
+    def add_profile(self, name: str, values: Mapping[str, str]) -> None:
+        """Append ``[profile NAME]`` (``[default]`` for default) with ``values`` unless
+        the section exists; existing bytes are kept exactly.  Atomic replace; creates
+        the file, and its directory with mode 0700, when absent.
+        """
+        from .write import append_section, atomic_write, pair_lines
+
+        lines = pair_lines(name, values, self.path)
+        target = Path(os.path.realpath(self.path))
+        current = _read(target, self.path)
+        self.ini = IniFile(self.path, current)
+        section = "default" if name == "default" else "profile " + name
+        if self.ini.section(section) is not None:
+            return
+        out = append_section(current, section, lines)
+        atomic_write(target, out, self.path)
+        self.ini = IniFile(self.path, out)

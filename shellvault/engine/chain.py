@@ -1,0 +1,158 @@
+"""The chain rules: which providers, in which order, a resolved profile leads to.
+
+    root source ──(GetSessionToken + MFA)──► base session ──AssumeRole──► role ──► role
+
+  * The root profile's source is the first `RootSource` in ``ROOT_SOURCES`` that applies,
+    else its master keys.
+  * Without roles, the profile's credentials are a session: master keys give a cached
+    GetSessionToken (with the MFA code when the chain names a device); any other root
+    source is used as it is (it caches itself if it wants to).
+  * With roles, the first role assumes from the base: a cached MFA session when the keys
+    have a device, the bare keys otherwise.  Where a session token cannot carry the MFA
+    context (a role session longer than 1 h, or a root that is not long-term keys) the
+    code goes to that AssumeRole instead.  Each further role assumes from the one before,
+    capped at 1 h (AWS's role-chaining limit).  Every role's session is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..errors import ShellvaultError
+from .assumerole import AssumeRole
+from .cache import Cached, CachePolicy, base_key, role_key
+from .credprocess import CredentialProcess
+from .masterkeys import MasterKeys
+from .provider import mfa_serial_for
+from .sessiontoken import SessionToken
+
+if TYPE_CHECKING:
+    from ..config import Profile, TTLs
+    from ..creds import Session
+    from .provider import Context, Provider
+
+__all__ = ["CHAINED_ROLE_LIMIT", "ROOT_SOURCES", "RootSource", "build", "final_cache"]
+
+# AWS caps a session assumed from another role's session at 1 h, and a session token
+# cannot carry the MFA context into a longer role session.
+CHAINED_ROLE_LIMIT = 3600
+
+
+class RootSource(NamedTuple):
+    """A way for the root profile of a chain to get credentials other than master keys."""
+
+    name: str
+    applies: Callable[[Profile], bool]  # does this root profile use this source?
+    build: Callable[[Context, Profile], Provider]  # its provider (cheap, no I/O)
+
+
+class _SsoNotSupported:
+    def __init__(self, ctx: Context, root: Profile) -> None:
+        self.root = root
+
+    def retrieve(self) -> Session:
+        raise ShellvaultError(
+            f"profile {self.root.name} uses AWS IAM Identity Center (SSO), which shellvault "
+            "does not support yet; use 'aws sso login' with it for now"
+        )
+
+
+def _credential_process(ctx: Context, root: Profile) -> Provider:
+    return CredentialProcess(root)
+
+
+# Checked in order; the first that applies is the root's source.
+ROOT_SOURCES: list[RootSource] = [
+    RootSource("credential_process", lambda p: bool(p.credential_process), _credential_process),
+]
+
+
+def _root_source(ctx: Context, root: Profile) -> Provider | None:
+    """The root's provider from ``ROOT_SOURCES``; None for master keys."""
+    for source in ROOT_SOURCES:
+        if source.applies(root):
+            return source.build(ctx, root)
+    return None
+
+
+class _Builder:
+    def __init__(self, ctx: Context, profile: Profile, ttls: TTLs, min_ttl: int,
+                 ttls_of: Callable[[Profile], TTLs]) -> None:
+        self.ctx = ctx
+        self.ttls = ttls
+        self.min_ttl = min_ttl  # for the final step; inner steps use ttls.min_ttl
+        self.ttls_of = ttls_of
+        self.chain: Sequence[Profile] = profile.chain()
+        self.root = self.chain[0]
+        self.mfa_serial = mfa_serial_for(self.chain)
+        self.roles = [p for p in self.chain if p.role_arn]
+        self.source = _root_source(ctx, self.root)
+
+    def build(self) -> Provider:
+        if any(p.is_sso for p in self.chain):
+            return _SsoNotSupported(self.ctx, self.chain[-1])
+        if not self.roles:
+            return self._base(final=True)
+        return self._role(len(self.roles) - 1)
+
+    def _base(self, *, final: bool) -> Provider:
+        """What the first AssumeRole (or the caller, for a root profile) starts from."""
+        if self.source is not None:
+            return self.source
+        master = MasterKeys(self.ctx, self.root)
+        if not final and not self.mfa_serial:
+            return master  # no MFA: a session token buys nothing, assume from the keys
+        request = self.ctx.request
+        duration = self.ttls.session if final else self.ttls.chained_session
+        if final and request.duration:
+            duration = request.duration
+        root = self.root.name
+        return Cached(self.ctx, SessionToken(self.ctx, master, self.chain, self.mfa_serial,
+                                             duration), CachePolicy(
+            key=base_key(self.root, self.mfa_serial),
+            min_ttl=self.min_ttl if final else self.ttls.min_ttl,
+            want=duration if final and request.duration else None,
+            what=(f"asking for an MFA code for {root}" if self.mfa_serial
+                  else f"getting a session for {root}"),
+            owner=root, kind="mfa" if self.mfa_serial else "base", root=root,
+        ))
+
+    def _role(self, index: int) -> Cached:
+        profile = self.roles[index]
+        final = index == len(self.roles) - 1
+        request = self.ctx.request
+        # Each role's own TTL (its duration_seconds, or the TTL variables), as aws-vault.
+        duration = (request.duration if final else None) or self.ttls_of(profile).assume_role
+        mfa_serial: str | None = None
+        source: Provider
+        if index > 0:
+            source = self._role(index - 1)
+            duration = min(duration, CHAINED_ROLE_LIMIT)
+        elif self.mfa_serial and (self.source is not None or duration > CHAINED_ROLE_LIMIT):
+            # A session token cannot carry the MFA context into a role session longer
+            # than 1 h (aws-vault skips it too), and a root other than long-term keys
+            # has none: the code goes to AssumeRole itself.
+            source = self.source or MasterKeys(self.ctx, self.root)
+            mfa_serial = self.mfa_serial
+        else:
+            source = self._base(final=False)
+        role = AssumeRole(self.ctx, source, profile, self.chain, duration, mfa_serial)
+        return Cached(self.ctx, role, CachePolicy(
+            key=role_key(profile),
+            min_ttl=self.min_ttl if final else self.ttls.min_ttl,
+            want=request.duration if final else None,
+            what=f"getting credentials for {profile.name}", owner=profile.name, kind="role",
+            root=self.root.name,
+        ))
+
+
+def build(ctx: Context, profile: Profile, ttls: TTLs, min_ttl: int,
+          ttls_of: Callable[[Profile], TTLs]) -> Provider:
+    """The provider of ``profile``'s credentials: the last step of its chain."""
+    return _Builder(ctx, profile, ttls, min_ttl, ttls_of).build()
+
+
+def final_cache(provider: Provider) -> Cached | None:
+    """The cache the final step reads, when it has one (the hot path's question)."""
+    return provider if isinstance(provider, Cached) else None
