@@ -2,7 +2,8 @@
 
     master keys ──GetSessionToken(+MFA)──► base session ──AssumeRole──► role ──AssumeRole──► role
 
-  * `provider` -- the interface (`Provider`, `Context`, `StsApi`, `Request`);
+  * `provider` -- the interface (`Provider`, `StsApi`; for type checking only);
+  * `context` -- what providers may use (`Context`) and what was asked (`Request`);
   * `masterkeys`, `sessiontoken`, `assumerole`, `credprocess` -- one module per source;
   * `cache` -- cache keys, freshness, and `Cached` (a provider kept in the vault);
   * `chain` -- the rules that compose them for a profile, and ``ROOT_SOURCES``;
@@ -19,17 +20,15 @@ from __future__ import annotations
 
 from .cache import base_key, role_key
 from .chain import CHAINED_ROLE_LIMIT
+from .context import NO_OPTIONS, Request, mfa_serial_for
 from .engine import Engine, Issued
-from .provider import NO_OPTIONS, Provider, Request, StsApi, mfa_serial_for
 
 __all__ = [
     "CHAINED_ROLE_LIMIT",
     "NO_OPTIONS",
     "Engine",
     "Issued",
-    "Provider",
     "Request",
-    "StsApi",
     "base_key",
     "mfa_serial_for",
     "role_key",

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Profile
     from ..creds import Session
-    from .provider import Context, Provider
+    from .context import Context
+    from .provider import Provider
 
 # AWS's limit on RoleSessionName, and the characters it allows.
 SESSION_NAME_MAX = 64

@@ -4,14 +4,15 @@ provider's sessions in the vault and refreshes them under a per-key lock."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..paths import touch_stamp
 
 if TYPE_CHECKING:
     from ..config import Profile
     from ..creds import Session
-    from .provider import Context, Provider
+    from .context import Context
+    from .provider import Provider
 
 __all__ = ["LONGER_SESSION_SLACK", "CachePolicy", "Cached", "base_key", "is_fresh", "role_key"]
 
@@ -45,16 +46,26 @@ def is_fresh(session: Session | None, min_ttl: int, duration: int | None = None)
     return left >= min_ttl
 
 
-class CachePolicy(NamedTuple):
-    """Where and how a provider's session is cached."""
+class CachePolicy:
+    """Where and how a provider's session is cached.
 
-    key: str  # the vault item
-    min_ttl: int  # refresh when less than this is left
-    want: int | None  # the duration the caller asked for, if any
-    what: str  # what a process holding the lock is doing (shown to a waiting one)
-    owner: str  # the profile the session is listed under
-    kind: str  # "mfa", "base" or "role": what `list` shows
-    root: str  # the chain's root profile
+    ``key``: the vault item; ``min_ttl``: refresh when less than this is left; ``want``:
+    the duration the caller asked for, if any; ``what``: what a process holding the lock
+    is doing (shown to one waiting); ``owner``: the profile the session is listed under;
+    ``kind``: "mfa", "base" or "role" (what `list` shows); ``root``: the chain's root.
+    """
+
+    __slots__ = ("key", "kind", "min_ttl", "owner", "root", "want", "what")
+
+    def __init__(self, *, key: str, min_ttl: int, want: int | None, what: str, owner: str,
+                 kind: str, root: str) -> None:
+        self.key = key
+        self.min_ttl = min_ttl
+        self.want = want
+        self.what = what
+        self.owner = owner
+        self.kind = kind
+        self.root = root
 
 
 class Cached:

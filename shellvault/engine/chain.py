@@ -17,20 +17,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import ShellvaultError
 from .assumerole import AssumeRole
 from .cache import Cached, CachePolicy, base_key, role_key
-from .credprocess import CredentialProcess
+from .context import mfa_serial_for
 from .masterkeys import MasterKeys
-from .provider import mfa_serial_for
 from .sessiontoken import SessionToken
 
 if TYPE_CHECKING:
     from ..config import Profile, TTLs
     from ..creds import Session
-    from .provider import Context, Provider
+    from .context import Context
+    from .provider import Provider
 
 __all__ = ["CHAINED_ROLE_LIMIT", "ROOT_SOURCES", "RootSource", "build", "final_cache"]
 
@@ -39,12 +39,19 @@ __all__ = ["CHAINED_ROLE_LIMIT", "ROOT_SOURCES", "RootSource", "build", "final_c
 CHAINED_ROLE_LIMIT = 3600
 
 
-class RootSource(NamedTuple):
-    """A way for the root profile of a chain to get credentials other than master keys."""
+class RootSource:
+    """A way for the root profile of a chain to get credentials other than master keys:
+    ``applies(root)`` says whether the root profile uses it, ``build(ctx, root)`` makes
+    its provider (cheap, no I/O; import the source's module inside it, so that a source
+    costs the hot path nothing until a profile uses it)."""
 
-    name: str
-    applies: Callable[[Profile], bool]  # does this root profile use this source?
-    build: Callable[[Context, Profile], Provider]  # its provider (cheap, no I/O)
+    __slots__ = ("applies", "build", "name")
+
+    def __init__(self, name: str, applies: Callable[[Profile], bool],
+                 build: Callable[[Context, Profile], Provider]) -> None:
+        self.name = name
+        self.applies = applies
+        self.build = build
 
 
 class _SsoNotSupported:
@@ -59,6 +66,8 @@ class _SsoNotSupported:
 
 
 def _credential_process(ctx: Context, root: Profile) -> Provider:
+    from .credprocess import CredentialProcess
+
     return CredentialProcess(root)
 
 

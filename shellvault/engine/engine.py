@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..creds import Session
 from ..paths import state_dir
 from . import chain
-from .provider import NO_OPTIONS, BotoSts, Context, Request, StsApi
+from .context import NO_OPTIONS, BotoSts, Context, Request
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ..config import Profile, TTLs
     from ..vault import Vault
-    from .provider import Provider
+    from .provider import Provider, StsApi
 
 __all__ = ["Engine", "Issued"]
 

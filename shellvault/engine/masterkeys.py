@@ -9,7 +9,7 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..config import Profile
-    from .provider import Context
+    from .context import Context
 
 
 class MasterKeys:

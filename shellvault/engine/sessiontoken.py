@@ -10,8 +10,8 @@ from ..creds import Session
 
 if TYPE_CHECKING:
     from ..config import Profile
+    from .context import Context
     from .masterkeys import MasterKeys
-    from .provider import Context
 
 
 class SessionToken:
