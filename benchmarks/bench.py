@@ -575,6 +575,55 @@ def scenarios_1_2_6(ctx: Ctx, configs: Mapping[str, Path]) -> None:
 
 
 
+# --------------------------------------------------------------------------- scenario u
+
+
+def scenario_unlock(ctx: Ctx) -> None:
+    """Issue 11: the file store unlocked (the derived key from the kernel keyring) next to
+    the Secret Service and the exported passphrase (Argon2id on every run)."""
+    from shellvault.filestore import FileStore
+    from shellvault.keycache import KeyCache, _kernel, unavailable_reason
+
+    problem = unavailable_reason()
+    if problem:
+        ctx.verdict("u", "unlocked file-store env vs Secret Service env", problem,
+                    f"\u2264 1.2{X}", None)
+        return
+    # This process and the hyperfine runs below share a new session keyring of their own
+    # (keyctl join-session-keyring); the key goes in as `shellvault unlock` puts it.
+    _kernel().keyctl(1, None)
+    directory = Path(ctx.home.env["XDG_DATA_HOME"]) / "shellvault" / "vault"
+    FileStore(directory, lambda new: ctx.home.passphrase, KeyCache(directory), 3600).unlock()
+    sv = ctx.shellvault
+    unlocked = {k: v for k, v in ctx.file_env.items() if k != "SHELLVAULT_FILE_PASSPHRASE"}
+    check = run([sv, "env", "--no-input", "account-a"], {**ctx.env, **unlocked}, check=False)
+    if check.returncode != 0:
+        ctx.verdict("u", "unlocked file-store env vs Secret Service env",
+                    f"not warm: {first_line(check.stderr)}", f"\u2264 1.2{X}", False)
+        return
+    cmds: list[tuple[str, list[str]]] = [
+        ("shellvault env account-a (Secret Service)", with_env([sv, "env", "account-a"])),
+        ("shellvault env account-a (file store, unlocked)",
+         with_env([sv, "env", "account-a"], unlocked)),
+        ("shellvault env account-a (file store, SHELLVAULT_FILE_PASSPHRASE)",
+         with_env([sv, "env", "account-a"], ctx.file_env)),
+    ]
+    st = hyperfine(ctx, "su", cmds)
+    kr, unl, exported = (st[n] for n, _ in cmds)
+    shown = {name: shlex.join(cmd).replace(ctx.home.passphrase, "\u2026") for name, cmd in cmds}
+    ctx.section(
+        "Scenario u: warm `env` on the file store, unlocked vs exported passphrase, next to "
+        "the Secret Service (one hyperfine run)",
+        timing_table(st) + "\n\nUnlocked: the derived key is read from the kernel session "
+        "keyring (two syscalls) and checked against meta.json; no Argon2id. Exported: "
+        "Argon2id (19 MiB, 2 passes) on every run.\n\n"
+        + "\n".join(f"- {n}: `{c}`" for n, c in shown.items()),
+    )
+    ctx.facts.update({"su.keyring": kr.median, "su.unlocked": unl.median,
+                      "su.exported": exported.median})
+    ratio_verdict(ctx, "u", "unlocked file-store env vs Secret Service env", unl, kr, 1.2)
+
+
 # --------------------------------------------------------------------------- scenario 8
 
 
@@ -1592,7 +1641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nice", type=int, default=-5,
                         help="scheduling priority of the whole run when root (0: leave it)")
     parser.add_argument("--only", default="",
-                        help="debug: comma-separated scenarios to run (1-8, p = profiles); "
+                        help="debug: comma-separated scenarios to run (1-8, p = profiles, "
+                        "u = unlock); "
                         "RESULTS.md then holds only those")
     parser.add_argument("--hold", action="store_true",
                         help="debug: set up, warm, write .bench/run/env.sh, then wait until "
@@ -1626,9 +1676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(1)
             return 0
         ctx.section("Caches are warm (checked before timing)", verify_warm(ctx, cli_key, configs))
-        only = set(args.only.split(",")) if args.only else set("12345678p")
+        only = set(args.only.split(",")) if args.only else set("12345678pu")
         if only & set("126"):
             scenarios_1_2_6(ctx, configs)
+        if "u" in only:
+            scenario_unlock(ctx)
         shells = plugins_present()
         if "3" in only and "bash" in shells:
             scenario_3(ctx)
