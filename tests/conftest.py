@@ -196,9 +196,10 @@ class RecordedCall:
     action: str  # "AssumeRole" (query/JSON protocols) or "GET /bucket" (REST)
     params: Mapping[str, str]  # the form/query parameters (query protocol)
     access_key_id: str  # who signed it ("" when unsigned)
+    region: str = ""  # the SigV4 signing region ("" when unsigned)
 
 
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
 def _parse_recorded(entry: Mapping[str, Any]) -> RecordedCall:
@@ -211,7 +212,8 @@ def _parse_recorded(entry: Mapping[str, Any]) -> RecordedCall:
         form = parse_qs(body.decode("utf-8", "replace"))
         params.update({k: v[0] for k, v in form.items()})
     match = _SCOPE.search(headers.get("authorization", ""))
-    key_id, service = (match.group(1), match.group(2)) if match else ("", "")
+    key_id, region, service = (match.group(1), match.group(2), match.group(3)) if match else (
+        "", "", "")
     sts_host = bool(url.hostname and url.hostname.startswith("sts."))
     if not service and (sts_host or params.get("Version") == "2011-06-15"):
         service = "sts"
@@ -220,7 +222,8 @@ def _parse_recorded(entry: Mapping[str, Any]) -> RecordedCall:
         action = headers["x-amz-target"].rsplit(".", 1)[-1]
     if not action:
         action = f"{entry.get('method', '')} {url.path}"
-    return RecordedCall(service=service, action=action, params=params, access_key_id=key_id)
+    return RecordedCall(service=service, action=action, params=params, access_key_id=key_id,
+                        region=region)
 
 
 class MotoServer:
