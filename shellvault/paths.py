@@ -44,8 +44,20 @@ def stamp_path(profile: str, environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) with mode 0700; tighten it if it already exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` with mode 0700, and any missing parent with 0700 too (XDG says so for
+    ~/.local/share and friends; `mkdir -p` would give them 0777 under umask 000);
+    tighten `path` if it already exists."""
+    missing: list[Path] = []
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it first: fine, it is still a directory
+        directory.chmod(0o700)  # mkdir's mode is masked by the umask; 0700 whatever it is
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path

@@ -57,18 +57,13 @@ class AwsConfig:
 
     def add_profile(self, name: str, values: Mapping[str, str]) -> None:
         """Append ``[profile NAME]`` (``[default]`` for default) with ``values`` unless
-        the section exists; existing bytes are kept exactly.  Atomic replace; creates
-        the file, and its directory with mode 0700, when absent.
+        the section exists; existing bytes are kept exactly.  Locked and atomic
+        (``configedit``); creates the file, and its directory with mode 0700, when absent.
         """
-        from .write import append_section, atomic_write, pair_lines
+        from ..configedit import edit, profile_section
+        from .write import check_name
 
-        lines = pair_lines(name, values, self.path)
-        target = Path(os.path.realpath(self.path))
-        current = _read(target, self.path)
-        self.ini = IniFile(self.path, current)
-        section = "default" if name == "default" else "profile " + name
-        if self.ini.section(section) is not None:
-            return
-        out = append_section(current, section, lines)
-        atomic_write(target, out, self.path)
-        self.ini = IniFile(self.path, out)
+        check_name(name, self.path)
+        with edit(self.path) as cfg:
+            cfg.add_section(profile_section(name), values)
+        self.ini = IniFile(self.path, cfg.data)
