@@ -57,6 +57,8 @@ def ensure_private_dir(path: Path) -> Path:
             directory.mkdir(mode=0o700)
         except FileExistsError:
             continue  # another process made it first: fine, it is still a directory
+        except OSError as exc:  # name the directory that was asked for
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         directory.chmod(0o700)  # mkdir's mode is masked by the umask; 0700 whatever it is
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
