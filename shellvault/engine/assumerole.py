@@ -40,7 +40,8 @@ class AssumeRole:
 
     def retrieve(self) -> Session:
         source = self.source.retrieve()
-        code = self.ctx.mfa_code(self.chain, self.mfa_serial) if self.mfa_serial else None
+        code = (self.ctx.mfa_code(self.chain, self.mfa_serial, self.profile)
+                if self.mfa_serial else None)
         profile, root = self.profile, self.chain[0]
         return self.ctx.sts.assume_role(
             source.credentials, profile_name=profile.name,

@@ -9,9 +9,11 @@
     source is used as it is (it caches itself if it wants to).
   * With roles, the first role assumes from the base: a cached MFA session when the keys
     have a device, the bare keys otherwise.  Where a session token cannot carry the MFA
-    context (a role session longer than 1 h, or a root that is not long-term keys) the
-    code goes to that AssumeRole instead.  Each further role assumes from the one before,
-    capped at 1 h (AWS's role-chaining limit).  Every role's session is cached.
+    context (a lone role asking for more than 1 h, or a root that is not long-term keys)
+    the code goes to that AssumeRole instead.  A role assumed from a session token, and
+    each further role (assumed from the one before), is capped at 1 h (AWS's limit;
+    in a chain of roles the first one too, as ByteNess does).  Every role's session is
+    cached.
 """
 
 from __future__ import annotations
@@ -138,14 +140,21 @@ class _Builder:
         if index > 0:
             source = self._role(index - 1)
             duration = min(duration, CHAINED_ROLE_LIMIT)
-        elif self.mfa_serial and (self.source is not None or duration > CHAINED_ROLE_LIMIT):
-            # A session token cannot carry the MFA context into a role session longer
-            # than 1 h (aws-vault skips it too), and a root other than long-term keys
-            # has none: the code goes to AssumeRole itself.
+        elif self.mfa_serial and (self.source is not None or (
+                duration > CHAINED_ROLE_LIMIT and len(self.roles) == 1)):
+            # A root other than long-term keys has no session token to carry the MFA
+            # context, and a session token cannot carry it into a role session longer
+            # than 1 h: a lone role asking for more takes the code itself (as ByteNess).
             source = self.source or MasterKeys(self.ctx, self.root)
             mfa_serial = self.mfa_serial
         else:
+            # From the MFA session (or the bare keys).  A role assumed with a session
+            # token is held to 1 h like a chained one; in a chain of roles the first
+            # one is capped too (as ByteNess), so one MFA session serves every hop and
+            # no intermediate role needs a maximum session longer than 1 h.
             source = self._base(final=False)
+            if self.mfa_serial:
+                duration = min(duration, CHAINED_ROLE_LIMIT)
         role = AssumeRole(self.ctx, source, profile, self.chain, duration, mfa_serial)
         return Cached(self.ctx, role, CachePolicy(
             key=role_key(profile),

@@ -83,14 +83,14 @@ class Context:
         self.sts = sts
         self.lock = lock
 
-    def mfa_code(self, chain: Sequence[Profile], mfa_serial: str) -> str:
-        """The MFA code for ``mfa_serial``: --mfa-token, the chain's mfa_process, or a
-        prompt (`shellvault.mfa`)."""
+    def mfa_code(self, chain: Sequence[Profile], mfa_serial: str, caller: Profile) -> str:
+        """The MFA code for ``mfa_serial`` that ``caller``'s request carries: --mfa-token,
+        the mfa_process `mfa_process_for` picks, or a prompt (`shellvault.mfa`)."""
         from ..mfa import get_code
 
         return get_code(chain[-1].name, mfa_serial, token=self.request.mfa_token,
-                        mfa_process=mfa_process_for(chain), no_input=self.request.no_input,
-                        environ=self.environ)
+                        mfa_process=mfa_process_for(chain, caller),
+                        no_input=self.request.no_input, environ=self.environ)
 
 
 def mfa_serial_for(chain: Sequence[Profile]) -> str | None:
@@ -106,9 +106,18 @@ def mfa_serial_for(chain: Sequence[Profile]) -> str | None:
     return None
 
 
-def mfa_process_for(chain: Sequence[Profile]) -> str | None:
-    """The nearest mfa_process, from the requested profile down."""
-    for profile in reversed(chain):
+def mfa_process_for(chain: Sequence[Profile], caller: Profile) -> str | None:
+    """The mfa_process that gives the code ``caller`` sends (the root for the MFA
+    session's GetSessionToken, the role's profile for an AssumeRole with the code).
+
+    As ByteNess: the caller's own, else the nearest below it (its source_profile chain),
+    so a profile's own mfa_process is never replaced by its source's, and the shared MFA
+    session always gets its code from the profile that holds the keys.  When none of
+    those has one (a device named on the role only, shellvault's MFA session for it),
+    the nearest from the requested profile down.
+    """
+    index = next((i for i, p in enumerate(chain) if p is caller), len(chain) - 1)
+    for profile in (*reversed(chain[: index + 1]), *reversed(chain)):
         if profile.mfa_process:
             return profile.mfa_process
     return None

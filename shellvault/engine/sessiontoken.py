@@ -28,7 +28,7 @@ class SessionToken:
     def retrieve(self) -> Session:
         root = self.chain[0]
         master = self.master.credentials()
-        code = self.ctx.mfa_code(self.chain, self.mfa_serial) if self.mfa_serial else None
+        code = self.ctx.mfa_code(self.chain, self.mfa_serial, root) if self.mfa_serial else None
         sts = self.ctx.sts
         session = sts.get_session_token(
             master, profile_name=root.name, region=root.region, duration=self.duration,
