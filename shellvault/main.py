@@ -12,8 +12,9 @@ import os
 import sys
 
 
-def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool] | None:
-    """(command, profile, shell-or-format, min_ttl, no_input) for the simple forms, else None."""
+def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool, str | None] | None:
+    """(command, profile, shell-or-format, min_ttl, no_input, region) for the simple forms,
+    else None."""
     if not argv or argv[0] not in ("env", "export"):
         return None
     command = argv[0]
@@ -22,10 +23,15 @@ def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool] | Non
     choice = ""
     min_ttl: int | None = None
     no_input = False
+    region: str | None = None
     args = iter(argv[1:])
     for arg in args:
         if arg == "--no-input":
             no_input = True
+        elif arg == "--region" or arg.startswith("--region="):
+            region = arg.split("=", 1)[1] if "=" in arg else next(args, None)
+            if region is None:
+                return None
         elif arg == option_name or arg == "--min-ttl":
             value = next(args, None)
             if value is None:
@@ -44,7 +50,7 @@ def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool] | Non
             profile = arg
     if profile is None:
         return None
-    return command, profile, choice, min_ttl, no_input
+    return command, profile, choice, min_ttl, no_input, region
 
 
 def fast_path(argv: list[str]) -> int | None:
@@ -52,7 +58,7 @@ def fast_path(argv: list[str]) -> int | None:
     parsed = _parse_fast(argv)
     if parsed is None:
         return None
-    command, profile_name, choice, min_ttl, no_input = parsed
+    command, profile_name, choice, min_ttl, no_input, region = parsed
     from . import output
     from .config import AwsConfig
     from .engine import Engine, Request
@@ -64,7 +70,9 @@ def fast_path(argv: list[str]) -> int | None:
             shell = output.pick_shell(choice)
         elif choice not in ("json", "env", "dotenv"):
             return None
-        profile = AwsConfig.load().resolve(profile_name, output.config_environ())
+        if region is not None and not output.valid_region(region):
+            return None  # click says what is wrong with it
+        profile = AwsConfig.load().resolve(profile_name, output.region_environ(region))
         store = open_store(no_input=no_input)
         issued = Engine(Vault(store)).cached(profile, Request(no_input=no_input, min_ttl=min_ttl))
         if issued is None:

@@ -72,3 +72,24 @@ def fail(exc: BaseException | None) -> int:
         return 130
     sys.stderr.write(f"shellvault: {exc}\n")
     return int(getattr(exc, "exit_code", 1))
+
+
+_REGION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def valid_region(region: str) -> bool:
+    """A region name's shape (eu-west-1, us-gov-west-1, cn-north-1); no regex on the hot path."""
+    parts = region.split("-")
+    return (len(parts) >= 3 and set(region) <= _REGION_CHARS and parts[-1].isdigit()
+            and all(parts) and len(region) <= 32)
+
+
+def region_environ(region: str | None) -> Mapping[str, str]:
+    """config_environ() with --region in force: AWS_REGION wins over every profile's region
+    (as in aws-vault, the STS calls of the chain use it too)."""
+    environ = config_environ()
+    if region is None:
+        return environ
+    if not valid_region(region):
+        raise UsageError(f"--region {region!r} is not a region name (e.g. eu-west-1)")
+    return {**environ, "AWS_REGION": region}
