@@ -16,6 +16,7 @@ from .errors import Interrupted, ShellvaultError, UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time: each command loads only what it needs
     from .config import AwsConfig, Profile
+    from .creds import Session
     from .engine import Issued
     from .vault import Vault
 
@@ -32,8 +33,8 @@ def _config() -> AwsConfig:
     return AwsConfig.load()
 
 
-def _resolve(name: str) -> Profile:
-    return _config().resolve(name, output.config_environ())
+def _resolve(name: str, region: str | None = None) -> Profile:
+    return _config().resolve(name, output.region_environ(region))
 
 
 def _vault(no_input: bool = False) -> Vault:
@@ -56,10 +57,10 @@ def _duration(value: str | None) -> int | None:
 
 
 def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | None,
-           min_ttl: int | None = None) -> Issued:
+           min_ttl: int | None = None, region: str | None = None) -> Issued:
     from .engine import Engine, Request
 
-    profile = _resolve(name)
+    profile = _resolve(name, region)
     request = Request(no_input=no_input, mfa_token=mfa_token, duration=_duration(duration),
                       min_ttl=min_ttl)
     return Engine(_vault(no_input)).issue(profile, request)
@@ -86,6 +87,10 @@ issue_options = [
     click.option("--mfa-token", metavar="CODE", help="The current MFA code."),
     click.option("--duration", metavar="D", help="Session length for the profile, e.g. 1h, 45m."),
 ]
+
+
+region_option = click.option(
+    "--region", metavar="REGION", help="Use this region instead of the profile's, for this call.")
 
 
 def with_issue_options(func: F) -> F:
@@ -120,10 +125,12 @@ def cli() -> None:
 @click.option("--unset", is_flag=True, help="Print what removes shellvault's variables.")
 @click.option("--min-ttl", type=click.IntRange(min=0), metavar="SECONDS",
               help="Refresh the session if less than this is left.")
+@region_option
 @with_issue_options
 @_guarded
 def env_command(profile: str | None, shell_name: str | None, unset: bool, min_ttl: int | None,
-                no_input: bool, mfa_token: str | None, duration: str | None) -> None:
+                region: str | None, no_input: bool, mfa_token: str | None,
+                duration: str | None) -> None:
     """Print the assignments that load PROFILE's credentials: eval "$(shellvault env PROFILE)"."""
     from .envvars import render, unset_all
 
@@ -133,7 +140,7 @@ def env_command(profile: str | None, shell_name: str | None, unset: bool, min_tt
         return
     if not profile:
         raise UsageError("which profile? usage: shellvault env PROFILE")
-    issued = _issue(profile, no_input, mfa_token, duration, min_ttl)
+    issued = _issue(profile, no_input, mfa_token, duration, min_ttl, region)
     output.emit(output.render_env(issued, shell), profile)
 
 
@@ -141,27 +148,42 @@ def env_command(profile: str | None, shell_name: str | None, unset: bool, min_tt
 @click.argument("profile")
 @click.option("--format", "fmt", type=click.Choice(["json", "env", "dotenv"]), default="json",
               show_default=True, help="json is the credential_process format.")
+@region_option
 @with_issue_options
 @_guarded
-def export_command(profile: str, fmt: str, no_input: bool, mfa_token: str | None,
-                   duration: str | None) -> None:
+def export_command(profile: str, fmt: str, region: str | None, no_input: bool,
+                   mfa_token: str | None, duration: str | None) -> None:
     """Print PROFILE's credentials (for credential_process, .env files)."""
-    issued = _issue(profile, no_input, mfa_token, duration)
+    issued = _issue(profile, no_input, mfa_token, duration, region=region)
     output.emit(output.render_export(issued, fmt))
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True})
 @click.argument("profile")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--server", "serve", is_flag=True,
+              help="Serve refreshed credentials to COMMAND from 127.0.0.1 (ECS format) "
+                   "instead of putting keys in its environment: for runs longer than a "
+                   "session.")
+@click.option("--refresh-window", metavar="D",
+              help="With --server: never serve a session with less than this left "
+                   "(default 15m).")
+@region_option
 @with_issue_options
 @_guarded
-def exec_command(profile: str, command: tuple[str, ...], no_input: bool, mfa_token: str | None,
-                 duration: str | None) -> None:
+def exec_command(profile: str, command: tuple[str, ...], serve: bool,
+                 refresh_window: str | None, region: str | None, no_input: bool,
+                 mfa_token: str | None, duration: str | None) -> None:
     """Run COMMAND (default: your $SHELL) with PROFILE's credentials."""
     from .envvars import contract
 
-    issued = _issue(profile, no_input, mfa_token, duration)
     argv = list(command) or [os.environ.get("SHELL") or "/bin/sh"]
+    if serve:
+        sys.exit(_exec_server(profile, argv, refresh_window, region, no_input, mfa_token,
+                              duration))
+    if refresh_window is not None:
+        raise UsageError("--refresh-window goes with --server")
+    issued = _issue(profile, no_input, mfa_token, duration, region=region)
     environ = dict(os.environ)
     for name, value in contract(issued.session, issued.profile.name, issued.region).items():
         if value is None:
@@ -179,6 +201,39 @@ def exec_command(profile: str, command: tuple[str, ...], no_input: bool, mfa_tok
         sys.exit(126)
 
 
+def _exec_server(profile: str, argv: list[str], refresh_window: str | None, region: str | None,
+                 no_input: bool, mfa_token: str | None, duration: str | None) -> int:
+    from .engine import Engine, Request
+    from .envvars import contract
+    from .server import DEFAULT_WINDOW, CredentialServer, ServedSession, child_environ, run
+
+    window = DEFAULT_WINDOW
+    if refresh_window is not None:
+        from .config import parse_duration
+
+        parsed = parse_duration(refresh_window)
+        if parsed is None or not 60 <= parsed <= 43200:
+            raise UsageError(f"--refresh-window {refresh_window!r} must be a duration between "
+                             "1m and 12h (e.g. 15m)")
+        window = parsed
+    seconds = _duration(duration)
+    resolved = _resolve(profile, region)
+    engine = Engine(_vault(no_input))
+
+    def issue(interactive: bool, min_ttl: int) -> Session:
+        request = Request(no_input=no_input or not interactive, duration=seconds,
+                          min_ttl=min_ttl)
+        return engine.issue(resolved, request).session
+
+    first = engine.issue(resolved, Request(no_input=no_input, mfa_token=mfa_token,
+                                           duration=seconds, min_ttl=window))
+    served = ServedSession(issue, window, profile)
+    served.first(first.session)
+    server = CredentialServer(served)
+    environ = child_environ(os.environ, contract(first.session, profile, first.region), server)
+    return run(argv, environ, server, profile)
+
+
 @cli.command("auth")
 @click.argument("profile")
 @click.option("--mfa-token", metavar="CODE", help="The current MFA code.")
@@ -193,6 +248,46 @@ def auth_command(profile: str, mfa_token: str | None, duration: str | None) -> N
     until = time.strftime("%H:%M", time.localtime(expires)) if expires else "-"
     click.echo(f"shellvault: {profile} ready until {until} ({seconds_left_text(expires)} left)",
                err=True)
+
+
+@cli.command("login")
+@click.argument("profile")
+@click.option("--stdout", "to_stdout", is_flag=True,
+              help="Print the sign-in URL instead of opening the browser.")
+@click.option("--path", metavar="PATH", help="Console page to open, e.g. s3 or ec2/home.")
+@region_option
+@with_issue_options
+@_guarded
+def login_command(profile: str, to_stdout: bool, path: str | None, region: str | None,
+                  no_input: bool, mfa_token: str | None, duration: str | None) -> None:
+    """Open the AWS console signed in as PROFILE (aws-vault's login)."""
+    from . import console
+    from .engine import Engine, Request, seconds_left_text
+
+    page = console.check_path(path)
+    seconds = _duration(duration)
+    resolved = _resolve(profile, region)
+    partition = console.partition_of(resolved, resolved.region)
+    endpoint = console.federation_endpoint(partition)
+    engine = Engine(_vault(no_input))
+    request = Request(no_input=no_input, mfa_token=mfa_token, duration=seconds)
+    if console.needs_federation(resolved):
+        session = console.federation_session(engine, resolved, seconds)
+        click.echo("shellvault: " + console.FEDERATION_NOTE.format(
+            profile=profile, user=resolved.root().name,
+            duration=seconds_left_text(session.credentials.expires)), err=True)
+        session_duration = None  # AWS refuses SessionDuration for federated users
+    else:
+        session = engine.issue(resolved, request).session
+        session_duration = min(seconds, console.ROLE_CONSOLE_LIMIT) if seconds else None
+    token = console.signin_token(session.credentials, endpoint, session_duration)
+    url = console.login_url(endpoint, console.destination(partition, resolved.region, page),
+                            token)
+    if to_stdout:
+        output.emit(url + "\n")
+        return
+    console.open_in_browser(url)
+    click.echo(f"shellvault: opened the AWS console for {profile} in the browser", err=True)
 
 
 def _read_keys(from_env: bool) -> tuple[str, str]:
@@ -235,10 +330,12 @@ def add_command(profile: str, from_env: bool) -> None:
 
 
 def _rows() -> list[dict[str, Any]]:
+    from .server import running
     from .vault import SessionIndex
 
     config = _config()
     index = SessionIndex()  # listing needs no passphrase and no keyring round trip
+    servers = running()
     masters = index.masters()
     sessions = index.sessions()
     now = time.time()
@@ -257,6 +354,8 @@ def _rows() -> list[dict[str, Any]]:
                  "account": s.account}
                 for s in mine
             ],
+            "servers": [{"pid": v["pid"], "url": v["url"]} for v in servers
+                        if v.get("profile") == name],
         })
     return rows
 
@@ -274,8 +373,9 @@ def list_command(as_json: bool) -> None:
         return
     table = [("PROFILE", "CREDENTIALS", "SESSIONS")]
     for row in rows:
-        sessions = ", ".join(f"{s['kind']}:{seconds_left_text(s['expires'])}"
-                             for s in row["sessions"]) or "-"
+        sessions = ", ".join(
+            [f"{s['kind']}:{seconds_left_text(s['expires'])}" for s in row["sessions"]]
+            + [f"server:pid {v['pid']}" for v in row["servers"]]) or "-"
         credentials = row["credentials"] or (f"via {row['source']}" if row["source"] else "-")
         table.append((row["profile"], credentials, sessions))
     widths = [max(len(r[i]) for r in table) for i in range(2)]

@@ -151,3 +151,22 @@ def assume_role(
         raise _explain(exc, client, "AssumeRole", profile_name) from None
     arn = response.get("AssumedRoleUser", {}).get("Arn")
     return _session(response, account_from_arn(role_arn), arn)
+
+
+# Allows everything the IAM user may do: GetFederationToken without a policy grants nothing.
+_FEDERATION_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*",'
+                      '"Resource":"*"}]}')
+
+
+def get_federation_token(
+    master: Credentials, *, profile_name: str, region: str | None, name: str, duration: int,
+) -> Session:
+    """A federated-user session from long-term keys (the console for a user without a role)."""
+    client = _client(master, profile_name, region)
+    try:
+        response = client.get_federation_token(Name=name, Policy=_FEDERATION_POLICY,
+                                               DurationSeconds=duration)
+    except Exception as exc:
+        raise _explain(exc, client, "GetFederationToken", profile_name) from None
+    arn = response.get("FederatedUser", {}).get("Arn")
+    return _session(response, account_from_arn(arn), arn)
