@@ -262,7 +262,8 @@ def login_command(profile: str, to_stdout: bool, path: str | None, region: str |
                   no_input: bool, mfa_token: str | None, duration: str | None) -> None:
     """Open the AWS console signed in as PROFILE (aws-vault's login)."""
     from . import console
-    from .engine import Engine, Request, seconds_left_text
+    from .creds import seconds_left_text
+    from .engine import Engine, Request
 
     page = console.check_path(path)
     seconds = _duration(duration)
