@@ -181,6 +181,17 @@ def new_meta(passphrase: str) -> tuple[Meta, bytes]:
     return Meta(salt, KDF_MEMORY_KIB, KDF_ITERATIONS, KDF_LANES, check), key
 
 
+def span(seconds: int) -> str:
+    """8h, 1h30m, 45m, 20s: how long a key stays unlocked."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
 def _swap_directories(a: Path, b: Path) -> bool:
     """Exchange two directories in one step (Linux renameat2 RENAME_EXCHANGE)."""
     try:
@@ -290,7 +301,7 @@ class FileStore:
             + self._hint
         )
 
-    def unlock(self, *, use_cache: bool = True) -> bytes | None:
+    def unlock(self, *, use_cache: bool = True, announce: bool = True) -> bytes | None:
         """The key that opens the store as it is now (None: no store yet).
 
         The cached key first, checked against meta.json (a stale one is dropped, never
@@ -311,9 +322,12 @@ class FileStore:
                     return cached
                 self._cache.forget()  # re-keyed or replaced store: never use it
         key = self.key_from_passphrase(self._ask(False), meta)
-        if self._cache is not None:
-            self._cache.put(key, self._cache_ttl)
         self._key, self._meta = key, meta
+        if self._cache is not None and self._cache.put(key, self._cache_ttl) and announce:
+            from .tty import notice
+
+            notice(f"the file store stays unlocked for {span(self._cache_ttl)}; "
+                   "'shellvault lock' locks it now")
         return key
 
     def key_from_passphrase(self, passphrase: str, meta: Meta) -> bytes:
@@ -444,7 +458,7 @@ class FileStore:
             self._create_or_unlock()
         else:
             self._key = self._meta = None
-            self.unlock(use_cache=False)
+            self.unlock(use_cache=False, announce=False)
 
     def forget_cached_key(self) -> bool:
         return self._cache.forget() if self._cache is not None else False

@@ -28,6 +28,7 @@ from typing import Any
 from .errors import UsageError
 
 DEFAULT_TTL = 8 * 3600
+MAX_TTL = 366 * 86400  # keyctl's timeout is an unsigned int of seconds
 TTL_VARIABLE = "SHELLVAULT_FILE_UNLOCK_TTL"
 KEY_LENGTH = 32
 
@@ -67,9 +68,10 @@ def unlock_ttl(environ: Mapping[str, str] = os.environ) -> int:
     from .config import parse_duration
 
     seconds = parse_duration(raw)
-    if seconds is None:
+    if seconds is None or seconds > MAX_TTL:
         raise UsageError(
-            f"{TTL_VARIABLE}={raw!r} is not a duration (e.g. 8h, 30m, 3600; 0 = never cache)"
+            f"{TTL_VARIABLE}={raw!r} is not a duration up to 366 days (e.g. 8h, 30m, 3600; "
+            "0 = never cache)"
         )
     return seconds
 

@@ -31,16 +31,8 @@ def _file_store() -> Any:
     return store
 
 
-def _span(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    if hours and minutes:
-        return f"{hours}h{minutes:02d}m"
-    return f"{hours}h" if hours else f"{max(minutes, 1)}m" if seconds >= 60 else f"{seconds}s"
-
-
 def unlock() -> str:
-    from .filestore import PASSPHRASE_VARIABLE, environment_passphrase
+    from .filestore import PASSPHRASE_VARIABLE, environment_passphrase, span
     from .keycache import TTL_VARIABLE, unavailable_reason, unlock_ttl
 
     if environment_passphrase(os.environ):
@@ -61,7 +53,7 @@ def unlock() -> str:
         raise InputNeeded("the file store passphrase is needed but there is no terminal to ask on")
     store.unlock_now()
     until = time.strftime("%H:%M", time.localtime(time.time() + ttl))
-    return (f"shellvault: the file store is unlocked for {_span(ttl)} (until {until}); "
+    return (f"shellvault: the file store is unlocked for {span(ttl)} (until {until}); "
             "'shellvault lock' locks it now")
 
 

@@ -106,9 +106,13 @@ def test_one_prompt_then_env_with_role_refresh_and_direnv_without_one(
         proj = make_project(home, "use shellvault account-a\n")
         changes, err, _ = direnv_export_json(home, proj)
         assert changes.get("SHELLVAULT_ACCOUNT") == home.world.account_a, err
-        # credential_process (an SDK's child, no terminal) too.
-        done = home.run("export", "account-b", "--no-input")
-        assert done.returncode == 0 and '"AccessKeyId"' in done.stdout, done.stderr
+        # credential_process, run by an AWS SDK (the aws CLI's botocore), no terminal.
+        with home.config_path.open("a") as config:
+            config.write("\n[profile via-sv]\nregion = us-east-1\n"
+                         "credential_process = shellvault export account-b --no-input\n")
+        done = home.run_program([require_program("aws"), "s3", "ls", "--profile", "via-sv"])
+        assert done.returncode == 0, done.stderr
+        assert "account-b-bucket" in done.stdout, done.stdout
 
         r = sh.run("shellvault lock")
         assert "locked the file store" in r.output
@@ -123,7 +127,8 @@ def test_one_prompt_then_env_with_role_refresh_and_direnv_without_one(
         sh.child.sendline('eval "$(shellvault env account-a)"')
         sh.child.expect_exact(PASSPHRASE_PROMPT)
         sh.child.sendline(home.passphrase)
-        sh._expect_prompt()
+        out = sh._expect_prompt()
+        assert "the file store stays unlocked for 8h" in out
         assert sh.last_status == 0
         assert cached_key(data_dir(home)) is not None
         r = sh.run('eval "$(shellvault env account-b)"; echo "[$SHELLVAULT_ACCOUNT]"')
@@ -368,3 +373,47 @@ def test_auto_says_it_fell_back_once_and_ls_keeps_saying_why(sv_home: SvHome) ->
     # Another situation (a different reason) is news again.
     (sv_home.state_dir / "auto-backend").write_text("the keyring was usable\n")
     assert "no OS keyring" in sv_home.run("clear", env=auto).stderr
+
+
+@pytest.mark.parametrize(("at", "landed"),
+                         [("fsync:when=2", False), ("renameat2", False), ("unlinkat", True)])
+def test_passwd_killed_half_way_leaves_one_whole_store(home: SvHome, at: str,
+                                                       landed: bool) -> None:
+    """SIGKILL delivered by the kernel at a chosen syscall of `passwd` (strace's fault
+    injection): after the second item is written to the new directory, right at the swap,
+    or just after it (removing the old copy). The store opens with exactly one of the two
+    passphrases, all items intact, and the next passwd cleans up what was left."""
+    strace = require_program("strace")
+    old = home.passphrase
+    new = "never lands" if not landed else "landed"
+    home.run("auth", "account-a", "--mfa-token", "123456",
+             env={"SHELLVAULT_FILE_PASSPHRASE": old}, check=True)
+    vault = data_dir(home) / "vault"
+    before = {p.name: p.read_bytes() for p in vault.iterdir()}
+    assert len(before) >= 3
+    syscall, _, when = at.partition(":")
+    inject = f"inject={syscall}:signal=SIGKILL" + (f":{when}" if when else "")
+    child = pexpect.spawn(strace, ["-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}",
+                                   "-e", inject, home.shellvault, "passwd"],
+                          env=home.merged_env(), cwd=str(home.home), encoding="utf-8",
+                          timeout=60)
+    child.expect_exact("Current passphrase of the shellvault file store: ")
+    child.sendline(old)
+    for prompt in ("New passphrase: ", "Repeat it: "):
+        child.expect_exact(prompt)
+        child.sendline(new)
+    out, status = finish(child)
+    assert status == 128 + 9 and "changed the passphrase" not in out, (status, out)
+    after = {p.name: p.read_bytes() for p in vault.iterdir()}
+    assert sorted(after) == sorted(before)
+    assert (after == before) is not landed
+    right, wrong = (new, old) if landed else (old, new)
+    done = home.run("env", "--no-input", "account-a", env={"SHELLVAULT_FILE_PASSPHRASE": right})
+    assert done.returncode == 0, done.stderr
+    done = home.run("env", "--no-input", "account-a", env={"SHELLVAULT_FILE_PASSPHRASE": wrong})
+    assert done.returncode == 1 and "wrong passphrase" in done.stderr
+    change_passphrase(home, right, "after the crash")
+    assert [p.name for p in vault.parent.iterdir() if p.name.startswith(".")] == []
+    done = home.run("env", "--no-input", "account-a",
+                    env={"SHELLVAULT_FILE_PASSPHRASE": "after the crash"})
+    assert done.returncode == 0, done.stderr
