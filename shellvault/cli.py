@@ -111,6 +111,42 @@ class AliasedGroup(click.Group):
         _, command, rest = super().resolve_command(ctx, args)
         return (command.name if command else None), command, rest
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Every command with its aliases and its whole first sentence (click would cut it
+        at 45 characters), plus the plugin's with-role, which is no subcommand."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            aliases = [alias for alias, target in self.aliases.items() if target == name]
+            label = f"{name} ({', '.join(aliases)})" if aliases else name
+            rows.append((label, first_sentence(command)))
+        rows.append(("with-role", WITH_ROLE_HELP.split("\n\n")[0]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+WITH_ROLE_HELP = (
+    "A shell function of the plugin (not a subcommand): with-role PROFILE CMD runs CMD with "
+    "PROFILE's credentials, and with-role PROFILE alone scopes them to this directory tree."
+    "\n\n"
+    "Load the plugin first, in ~/.bashrc or ~/.zshrc: eval \"$(shellvault init bash)\" (or zsh);"
+    " in fish: shellvault init fish | source.\n\n"
+    "  with-role account-b terraform plan   one command with account-b's credentials\n"
+    "  with-role account-a                  account-a in this directory tree\n"
+    "  with-role --save account-a           ... in every future shell too\n"
+    "  with-role --off                      end the scope here\n"
+)
+
+
+def first_sentence(command: click.Command) -> str:
+    """The first paragraph of a command's help, as one line ending with a full stop."""
+    text = " ".join((command.help or command.short_help or "").split("\n\n")[0].split())
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    return text
+
 
 @click.group(cls=AliasedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shellvault")
@@ -309,25 +345,49 @@ def _read_keys(from_env: bool) -> tuple[str, str]:
 @click.argument("profile")
 @click.option("--env", "from_env", is_flag=True,
               help="Take the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.")
+@click.option("--mfa-serial", metavar="ARN",
+              help="The user's MFA device (default: looked up with the new key, confirmed).")
+@click.option("--region", metavar="REGION",
+              help="The profile's region (default: its current one, else us-east-1).")
+@click.option("--no-mfa", is_flag=True, help="Do not look up an MFA device.")
+@click.option("-y", "--yes", "assume_yes", is_flag=True,
+              help="Take the only MFA device found without asking.")
 @_guarded
-def add_command(profile: str, from_env: bool) -> None:
-    """Store the long-term access key of PROFILE's IAM user."""
+def add_command(profile: str, from_env: bool, mfa_serial: str | None, region: str | None,
+                no_mfa: bool, assume_yes: bool) -> None:
+    """Store the long-term access key of PROFILE's IAM user, with its MFA device and region."""
     from .creds import Credentials, validate_key_pair
+    from .onboard import check_mfa_serial, check_profile_name, discover_mfa, update_profile
 
     config = _config()
+    check_profile_name(profile, config.path)  # before anything is asked or stored
+    if mfa_serial:
+        check_mfa_serial(mfa_serial)
+    current = config.resolve(profile, {}) if config.has_profile(profile) else None
     key_id, secret = _read_keys(from_env)
     problem = validate_key_pair(key_id, secret)
     if problem:
         raise UsageError(f"{problem}; nothing was stored")
-    vault = _vault()
-    vault.set_master(profile, Credentials(key_id, secret))
+    creds = Credentials(key_id, secret)
+    region = region or (current.region if current else None) or \
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    vault = _vault()  # a store that cannot be used fails before any question or call
+    serial = mfa_serial or (current.mfa_serial if current else None)
+    note = ""
+    if not serial and not no_mfa:
+        serial, note = discover_mfa(profile, creds, region, assume_yes=assume_yes)
+    vault.set_master(profile, creds)
     vault.delete_sessions({profile})  # sessions of the old key must not outlive it
-    added = ""
-    if not config.has_profile(profile):
-        config.add_profile(profile, {})
-        added = f" and added [profile {profile}] to {config.path}"
+    values = {"region": region}
+    if serial:
+        values["mfa_serial"] = serial
+    changed = update_profile(config.path, profile, values)
+    written = f"; [profile {profile}] in {config.path} has " + " and ".join(
+        f"{k} = {v}" for k, v in values.items()) if changed else ""
     click.echo(f"shellvault: stored the access key for {profile} in the "
-               f"{vault.store.describe()}{added}", err=True)
+               f"{vault.store.describe()}{written}", err=True)
+    if note:
+        click.echo(f"shellvault: {note}", err=True)
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -365,10 +425,17 @@ def _rows() -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_guarded
 def list_command(as_json: bool) -> None:
-    """Profiles, stored keys and cached sessions with their time left."""
+    """List profiles, stored keys and cached sessions with their time left."""
     from .creds import seconds_left_text
 
     rows = _rows()
+    from .config import config_path
+    from .config.resolve import no_config_message
+
+    if not rows and not config_path().exists():
+        click.echo(f"shellvault: {no_config_message(config_path())}", err=True)
+        if not as_json:
+            return  # an empty table would only look like a bug
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -424,6 +491,10 @@ def clear_command(profile: str | None) -> None:
     sessions = _vault().delete_sessions({profile} if profile else None)
     for entry in sessions:
         touch_stamp(entry.profile, None)
+    if profile and not sessions:
+        config = _config()
+        if not config.has_profile(profile):
+            config.resolve(profile, {})  # says the profile is unknown, with suggestions
     click.echo(f"shellvault: cleared {len(sessions)} cached session(s)", err=True)
 
 
@@ -451,6 +522,47 @@ def profiles_command() -> None:
 from .unlock import register as _register_unlock  # noqa: E402 (needs _guarded above)
 
 _register_unlock(cli, _guarded)
+
+
+@cli.command("help")
+@click.argument("words", nargs=-1, metavar="[COMMAND]")
+@click.pass_context
+def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
+    """Show the help of shellvault, or of one COMMAND (with-role included)."""
+    parent = ctx.parent or ctx
+    command: click.Command = cli
+    info = [parent.info_name or "shellvault"]
+    for word in words:
+        if word == "with-role" and command is cli:
+            click.echo(f"Usage: with-role [--save|--off|--forget] PROFILE [CMD [ARGS]...]\n\n"
+                       f"{WITH_ROLE_HELP}", nl=False)
+            return
+        found = command.get_command(parent, word) if isinstance(command, click.Group) else None
+        if found is None:
+            sys.exit(output.fail(UsageError(
+                f"no command '{word}'; 'shellvault help' lists them all")))
+        command = found
+        info.append(found.name or word)
+    sub = click.Context(command, info_name=" ".join(info), parent=None)
+    click.echo(command.get_help(sub))
+
+
+@cli.command("with-role", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def with_role_command(args: tuple[str, ...]) -> None:
+    """with-role is the plugin's shell function: say how to load it."""
+    sys.exit(output.fail(UsageError(
+        "with-role is a shell function of the plugin, not a shellvault subcommand: load the "
+        "plugin with eval \"$(shellvault init bash)\" (or zsh; fish: shellvault init fish | "
+        "source), then run with-role " + " ".join(args or ("PROFILE", "CMD")))))
+
+
+# The setup commands live in their own module; registered here, after everything they use.
+from .cli_setup import doctor_command, policy_command, role_group  # noqa: E402
+
+cli.add_command(role_group)
+cli.add_command(policy_command)
+cli.add_command(doctor_command)
 
 
 def run() -> None:

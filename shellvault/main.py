@@ -8,8 +8,10 @@ when the cache can answer them, and everything else falls through to `cli.py`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import NoReturn
 
 
 def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool, str | None] | None:
@@ -101,8 +103,23 @@ def _init_fast(argv: list[str]) -> int | None:
     return 0
 
 
+def _closed_stdout(argv: list[str]) -> NoReturn:
+    """The reader of stdout went away (`shellvault env x | head -c0`, or the fish form
+    `shellvault env x | source` typed into bash): one line, not Python's complaints."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # so nothing flushes into it again
+    hint = ""
+    if argv[:1] == ["env"]:
+        hint = '; in bash or zsh load credentials with eval "$(shellvault env PROFILE)"'
+    sys.stderr.write(f"shellvault: nothing read the output (its pipe was closed){hint}\n")
+    sys.stderr.flush()
+    os._exit(1)
+
+
 def main() -> None:
     argv = sys.argv[1:]
+    if sys.stdout is None:  # started with file descriptor 1 closed
+        _closed_stdout(argv)
     from .filestore import take_environment_passphrase
 
     take_environment_passphrase()  # before anything can start a child process
@@ -113,6 +130,8 @@ def main() -> None:
 
             run()
             return
+    except BrokenPipeError:
+        _closed_stdout(argv)
     except OSError as exc:  # the machine's problem (permissions, a full disk), not a bug
         where = f" ({exc.filename})" if exc.filename else ""
         sys.stderr.write(f"shellvault: {exc.strerror or exc.__class__.__name__}{where}\n")
@@ -127,7 +146,10 @@ def main() -> None:
             "Run again with SHELLVAULT_DEBUG=1 to see the traceback, and please report it\n"
         )
         sys.exit(1)
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _closed_stdout(argv)
     os._exit(code)  # skip interpreter teardown: nothing is left to flush or close
 
 

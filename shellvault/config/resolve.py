@@ -23,6 +23,7 @@ For each profile of the chain (`resolve`):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,23 @@ _REQUESTED_ENV = (
 )
 
 
+def no_config_message(path: Path) -> str:
+    """What to say when there is no config file at all (and how to make one)."""
+    return (f"there is no AWS config file ({path}); create it with 'shellvault add central' "
+            "(stores your IAM user's key and writes [profile central]), then "
+            "'shellvault role add NAME --role-arn ARN --from central' for each role")
+
+
 def suggest(ini: IniFile, name: str) -> str:
     """``; did you mean 'x'?`` for the profile names close to ``name``, else ""."""
     import difflib
 
-    close = difflib.get_close_matches(name, ini.profile_names(), n=3, cutoff=0.6)
+    # Case-insensitive: ACCOUNT-A finds account-a (names keep their own spelling).
+    by_lower: dict[str, str] = {}
+    for known in ini.profile_names():
+        by_lower.setdefault(known.lower(), known)
+    close = [by_lower[c] for c in
+             difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
     if not close:
         return ""
     quoted = [f"'{c}'" for c in close]
@@ -130,6 +143,8 @@ class _Settings:
 def resolve(ini: IniFile, name: str, env: Mapping[str, str]) -> Profile:
     """The profile with its include chain, ``[default]``, env vars and source chain."""
     if name != "default" and not ini.has_profile(name):
+        if not ini.data and not os.path.exists(ini.path):
+            raise UnknownProfileError(no_config_message(ini.path), path=ini.path, profile=name)
         raise UnknownProfileError(
             f"unknown profile '{name}' in {ini.path}{suggest(ini, name)}",
             path=ini.path, profile=name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..creds import Credentials, Session
-from ..errors import UsageError
+from ..errors import ShellvaultError
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -22,8 +22,8 @@ class MasterKeys:
     def credentials(self) -> Credentials:
         vault = self.ctx.vault
         master = vault.get_master(self.root.name)
-        if master is None:
-            raise UsageError(
+        if master is None:  # a missing key is the setup's state, not a usage error: exit 1
+            raise ShellvaultError(
                 f"no access key stored for profile {self.root.name} in the "
                 f"{vault.store.describe()}; run 'shellvault add {self.root.name}'"
             )

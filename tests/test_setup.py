@@ -1,0 +1,224 @@
+"""`shellvault add` (MFA device and region) and `shellvault role add`: what they write into
+~/.aws/config, byte for byte, against a real moto IAM and a throwaway HOME."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from shellvault.onboard import append_section, set_keys
+
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+KEYS = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET}
+MFA = "arn:aws:iam::123456789012:mfa/alice"
+ROLE_A = "arn:aws:iam::222222222222:role/Admin"
+
+USER_CONFIG = (
+    "# my AWS settings; keep this comment\n"
+    "[default]\n"
+    "region = eu-central-1 ; inline comment\n"
+    "\n"
+    "[profile central]\n"
+    "output = json\n"
+    "\n"
+    "; a comment between sections\n"
+    "[profile other]\n"
+    "region = ap-south-1\n"
+)
+
+
+def _listing(home: Any) -> dict[str, dict[str, Any]]:
+    done = home.run("list", "--json", check=True)
+    return {row["profile"]: row for row in json.loads(done.stdout)}
+
+
+# ----------------------------------------------------------------- the edits themselves
+
+
+def test_set_keys_rewrites_and_inserts_within_the_section_only() -> None:
+    before = USER_CONFIG.encode()
+    after = set_keys(before, "central", {"region": "us-east-1", "mfa_serial": MFA})
+    assert after == before.replace(
+        b"output = json\n", b"output = json\nregion = us-east-1\nmfa_serial = " + MFA.encode()
+        + b"\n")
+    again = set_keys(after, "central", {"region": "eu-west-1"})
+    assert again == after.replace(b"region = us-east-1", b"region = eu-west-1")
+
+
+def test_set_keys_keeps_crlf_and_a_missing_final_newline() -> None:
+    before = b"[profile central]\r\nregion = r"
+    assert set_keys(before, "central", {"mfa_serial": MFA}) == (
+        b"[profile central]\r\nregion = r\r\nmfa_serial = " + MFA.encode() + b"\r\n")
+    assert append_section(b"", "x", {"region": "r"}) == b"[profile x]\nregion = r\n"
+
+
+# ----------------------------------------------------------------- add
+
+
+def test_add_with_mfa_serial_writes_it_and_the_region_keeping_every_other_byte(
+        sv_home: Any) -> None:
+    sv_home.write_config(USER_CONFIG)
+    done = sv_home.run("add", "central", "--env", "--mfa-serial", MFA, "--region", "us-east-1",
+                       env=KEYS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and SECRET not in done.stderr
+    assert sv_home.config_path.read_text() == USER_CONFIG.replace(
+        "output = json\n", f"output = json\nregion = us-east-1\nmfa_serial = {MFA}\n")
+    assert "mfa_serial = " + MFA in done.stderr
+    assert _listing(sv_home)["central"]["credentials"] == "stored"
+
+
+@pytest.mark.parametrize("bad", ["arn:aws:iam::123:mfa/alice", "GAHT12345678", "mfa/alice"])
+def test_add_refuses_a_malformed_mfa_serial_before_asking(sv_home: Any, bad: str) -> None:
+    sv_home.write_config(USER_CONFIG)
+    done = sv_home.run("add", "central", "--env", "--mfa-serial", bad, env=KEYS)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "MFA device ARN" in done.stderr
+    assert sv_home.config_path.read_text() == USER_CONFIG
+    assert not (sv_home.data_dir / "vault").exists()
+
+
+@pytest.mark.parametrize("bad", ["", " padded", "two\nlines"])
+def test_add_with_an_invalid_profile_name_stores_nothing(sv_home: Any, bad: str) -> None:
+    done = sv_home.run("add", bad, "--env", env=KEYS)
+    assert done.returncode != 0 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (sv_home.data_dir / "vault").exists()
+    assert not sv_home.config_path.exists()
+
+
+def _spawn(home: Any, *args: str) -> Any:
+    child = pexpect.spawn(home.shellvault, list(args), env=home.env, encoding="utf-8",
+                          timeout=60, cwd=str(home.home))
+    child.logfile_read = io.StringIO()
+    return child
+
+
+def test_add_finds_the_mfa_device_with_the_new_key_and_asks_first(
+        sv_home: Any, world: Any, moto_server: Any) -> None:
+    sv_home.env.update(world.env())
+    sv_home.write_config(USER_CONFIG)
+    moto_server.mark()
+    child = _spawn(sv_home, "add", "central")
+    child.expect("Access key ID: ")
+    child.sendline(world.access_key_id)
+    child.expect("Secret access key: ")
+    child.sendline(world.secret_access_key)
+    index = child.expect([r"Use MFA device (\S+) for central\? \[Y/n\] ", pexpect.EOF])
+    assert index == 0, child.logfile_read.getvalue()
+    assert child.match.group(1) == world.mfa_serial
+    child.sendline("")
+    child.expect("stored the access key for central")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    assert world.secret_access_key not in child.logfile_read.getvalue()
+    config = sv_home.config_path.read_text()
+    # No --region: the one the profile already had (from [default]) is written with it.
+    assert config == USER_CONFIG.replace(
+        "output = json\n",
+        f"output = json\nregion = eu-central-1\nmfa_serial = {world.mfa_serial}\n")
+    calls = [(c.service, c.action) for c in moto_server.calls()]
+    assert ("sts", "GetCallerIdentity") in calls and ("iam", "ListMFADevices") in calls
+    # ... and the stored key with the discovered device really gets an MFA session.
+    done = sv_home.run("auth", "central", "--mfa-token", world.mfa_code())
+    assert done.returncode == 0, done.stderr
+
+
+def test_add_declined_device_is_not_written(sv_home: Any, world: Any) -> None:
+    sv_home.env.update(world.env())
+    child = _spawn(sv_home, "add", "central", "--region", "eu-west-1")
+    child.expect("Access key ID: ")
+    child.sendline(world.access_key_id)
+    child.expect("Secret access key: ")
+    child.sendline(world.secret_access_key)
+    child.expect(r"\[Y/n\] ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert sv_home.config_path.read_text() == "[profile central]\nregion = eu-west-1\n"
+
+
+def test_add_without_a_terminal_does_not_look_up_and_says_how(sv_home: Any, world: Any,
+                                                                moto_server: Any) -> None:
+    sv_home.env.update(world.env())
+    moto_server.mark()
+    done = sv_home.run("add", "central", "--env", env={
+        "AWS_ACCESS_KEY_ID": world.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": world.secret_access_key})
+    assert done.returncode == 0, done.stderr
+    assert "--mfa-serial" in done.stderr
+    assert moto_server.calls() == []
+    assert sv_home.config_path.read_text() == "[profile central]\nregion = us-east-1\n"
+    # --yes takes the only device without a terminal.
+    again = sv_home.run("add", "central", "--env", "--yes", env={
+        "AWS_ACCESS_KEY_ID": world.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": world.secret_access_key})
+    assert again.returncode == 0, again.stderr
+    assert sv_home.config_path.read_text() == (
+        f"[profile central]\nregion = us-east-1\nmfa_serial = {world.mfa_serial}\n")
+
+
+# ----------------------------------------------------------------- role add
+
+
+def test_role_add_appends_the_aws_vault_layout_and_keeps_every_byte(sv_home: Any) -> None:
+    base = USER_CONFIG.replace("output = json\n", f"output = json\nmfa_serial = {MFA}\n"
+                               "region = us-east-1\n")
+    sv_home.write_config(base)
+    done = sv_home.run("role", "add", "account-a", "--role-arn", ROLE_A, "--from", "central",
+                       "--region", "eu-west-1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert sv_home.config_path.read_text() == base + (
+        "\n[profile account-a]\n"
+        "source_profile = central\n"
+        f"role_arn = {ROLE_A}\n"
+        f"mfa_serial = {MFA}\n"
+        "region = eu-west-1\n")
+    resolved = sv_home.run("profiles", check=True).stdout.split()
+    assert "account-a" in resolved
+
+
+def test_role_add_takes_region_and_device_from_the_source(sv_home: Any) -> None:
+    sv_home.write_config(f"[profile central]\nregion = us-east-1\nmfa_serial = {MFA}\n")
+    sv_home.run("role", "add", "b", "--role-arn", ROLE_A, "--from", "central", check=True)
+    assert sv_home.config_path.read_text().endswith(
+        f"\n[profile b]\nsource_profile = central\nrole_arn = {ROLE_A}\nmfa_serial = {MFA}\n"
+        "region = us-east-1\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["central", "--role-arn", ROLE_A, "--from", "other"], "already exists"),
+        (["new", "--role-arn", "arn:aws:iam::222222222222:user/Admin", "--from", "central"],
+         "not an IAM role ARN"),
+        (["new", "--role-arn", "Admin", "--from", "central"], "not an IAM role ARN"),
+        (["new", "--role-arn", ROLE_A, "--from", "CENTRAL"], "did you mean 'central'"),
+        (["new", "--role-arn", ROLE_A, "--from", "nope"], "unknown profile 'nope'"),
+        (["new", "--role-arn", ROLE_A, "--from", "central", "--mfa-serial", "x"],
+         "not an MFA device ARN"),
+        ([" new", "--role-arn", ROLE_A, "--from", "central"], "invalid profile name"),
+    ],
+)
+def test_role_add_refuses_with_one_line_and_changes_nothing(sv_home: Any, args: list[str],
+                                                            says: str) -> None:
+    sv_home.write_config(USER_CONFIG)
+    done = sv_home.run("role", "add", *args)
+    assert done.returncode != 0 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+    assert sv_home.config_path.read_text() == USER_CONFIG
+
+
+def test_role_add_into_a_missing_file_needs_the_source_first(sv_home: Any) -> None:
+    done = sv_home.run("role", "add", "a", "--role-arn", ROLE_A, "--from", "central")
+    assert done.returncode != 0 and "central" in done.stderr
+    assert not Path(sv_home.config_path).exists()
