@@ -222,3 +222,77 @@ def test_role_add_into_a_missing_file_needs_the_source_first(sv_home: Any) -> No
     done = sv_home.run("role", "add", "a", "--role-arn", ROLE_A, "--from", "central")
     assert done.returncode != 0 and "central" in done.stderr
     assert not Path(sv_home.config_path).exists()
+
+
+# ----------------------------------------------------------------- messages a newcomer meets
+
+
+def _one_line(done: Any) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    return str(lines[0])
+
+
+def test_no_config_file_says_so_and_how_to_make_one(sv_home: Any) -> None:
+    for args in (("env", "account-a"), ("exec", "account-a", "true"), ("auth", "account-a")):
+        done = sv_home.run(*args)
+        line = _one_line(done)
+        assert done.returncode == 1
+        assert "there is no AWS config file" in line and "shellvault add central" in line
+    listed = sv_home.run("ls")
+    assert listed.returncode == 0 and listed.stdout == ""
+    assert "there is no AWS config file" in _one_line(listed)
+
+
+def test_missing_stored_key_is_exit_1_with_its_fix(sv_home: Any) -> None:
+    sv_home.write_config(f"[profile central]\nmfa_serial = {MFA}\n[profile a]\n"
+                         f"source_profile = central\nrole_arn = {ROLE_A}\n")
+    done = sv_home.run("env", "a", "--mfa-token", "123456")
+    assert done.returncode == 1
+    assert "shellvault add central" in _one_line(done)
+
+
+def test_clear_of_an_unknown_profile_says_so_case_insensitively(sv_home: Any) -> None:
+    sv_home.write_config("[profile account-a]\nregion = r\n[profile account-b]\nregion = r\n")
+    done = sv_home.run("clear", "ACCOUNT-A")
+    assert done.returncode == 1
+    line = _one_line(done)
+    assert "unknown profile 'ACCOUNT-A'" in line and "did you mean 'account-a'" in line
+    assert sv_home.run("clear", "account-a").returncode == 0
+
+
+def test_help_lists_every_command_its_aliases_and_with_role(sv_home: Any) -> None:
+    import click
+
+    from shellvault.cli import cli
+
+    text = sv_home.run("--help", check=True).stdout
+    assert sv_home.run("help", check=True).stdout == text
+    listed = text.split("Commands:")[1]
+    visible = [n for n, c in cli.commands.items() if not c.hidden]
+    for name in [*visible, "list (ls)", "remove (rm)", "with-role"]:
+        assert f"\n  {name} " in listed, name
+    # one full sentence each: nothing cut short with "..."
+    assert "..." not in listed
+    for name in visible:
+        assert isinstance(cli.commands[name], click.Command)
+        sub = sv_home.run("help", name, check=True).stdout
+        assert sub.startswith(f"Usage: shellvault {name}")
+    assert "eval" in sv_home.run("help", "with-role", check=True).stdout
+    wrong = sv_home.run("help", "nope")
+    assert wrong.returncode == 2 and "shellvault help" in _one_line(wrong)
+    typed = sv_home.run("with-role", "account-b", "terraform", "plan")
+    assert typed.returncode == 2 and "shellvault init" in _one_line(typed)
+
+
+def test_a_closed_stdout_is_one_line(aws_home: Any) -> None:
+    aws_home.run("auth", "account-a", "--mfa-token", "123456", check=True)
+    for command in ("shellvault env account-a | source",  # the fish form typed into bash
+                    "shellvault env account-a | head -c0",
+                    "shellvault env account-b --mfa-token 123456 | head -c0",
+                    "shellvault init bash | head -c0"):
+        done = aws_home.run_program(["bash", "-c", command + '; exit "${PIPESTATUS[0]}"'])
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+        ours = [line for line in done.stderr.splitlines() if line.startswith("shellvault:")]
+        assert len(ours) <= 1, done.stderr
