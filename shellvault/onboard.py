@@ -3,26 +3,22 @@
 
 Edits keep every other byte of the file: a key that exists in the profile's section is
 rewritten on its own line, a missing one is inserted after the section's last setting,
-and a new section is appended. After each edit the result is read back with config.py's
-parser and must say exactly what was meant; otherwise nothing is written and the message
-shows the lines to add by hand. The write itself goes through ``write_config``, the one
-place that knows how (locked and atomic).
+and a new section is appended. Every edit goes through ``configedit`` (locked, atomic),
+and the result is read back with config's parser first: if it does not say exactly what
+was meant, nothing is written and the message shows the lines to add by hand.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from .config import AwsConfig, ConfigError
-from .config.write import atomic_write, check_name, check_pair
+from .config import ConfigError
+from .config.write import check_name
+from .configedit import ConfigEdit, edit, profile_section
 from .creds import Credentials
 from .errors import ShellvaultError, UsageError
 from .policy import MFA_ARN, ROLE_ARN
-
-_HEADER = re.compile(rb"^[ \t]*\[(.*)\]")  # go-ini: the name ends at the line's last ]
-_KEY = re.compile(rb"^[ \t]*([^=:#;\[ \t][^=:]*?)[ \t]*[=:]")
 
 
 def check_profile_name(name: str, path: Path) -> None:
@@ -42,139 +38,39 @@ def check_mfa_serial(serial: str) -> None:
                          "(arn:aws:iam::123456789012:mfa/NAME)")
 
 
-def _section_name(profile: str) -> str:
-    return "default" if profile == "default" else "profile " + profile
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return b""
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror or e}", path=path) from None
-
-
-def write_config(path: Path, before: bytes, after: bytes) -> None:
-    """Replace the config file's ``before`` with ``after``, atomically, under a lock.
-
-    Refuses when the file changed since it was read (another writer): the caller read,
-    decided and built ``after`` from ``before``, so a lost update is never written.
-    """
-    import os
-
-    from .lock import exclusive
-    from .paths import state_dir
-
-    target = Path(os.path.realpath(path))
-    with exclusive(state_dir() / "locks" / "aws-config.lock", f"editing {path}", timeout=30):
-        if _read(target) != before:
-            raise ConfigError(f"{path} changed while shellvault was editing it; nothing was "
-                              "written, run the command again", path=path)
-        atomic_write(target, after, path)
-
-
-def _lines(data: bytes) -> list[bytes]:
-    return data.splitlines(keepends=True)
-
-
-def _newline(data: bytes) -> bytes:
-    return b"\r\n" if b"\r\n" in data else b"\n"
-
-
-def _sections(lines: list[bytes]) -> list[tuple[str, int, int]]:
-    """(name, header index, end index) of every section, in file order."""
-    found: list[tuple[str, int, int]] = []
-    for i, line in enumerate(lines):
-        m = _HEADER.match(line.rstrip(b"\n"))
-        if m:
-            if found:
-                name, start, _ = found[-1]
-                found[-1] = (name, start, i)
-            found.append((m.group(1).decode("utf-8", "surrogateescape"), i, len(lines)))
-    return found
-
-
-def set_keys(data: bytes, profile: str, values: Mapping[str, str],
-             path: Path = Path()) -> bytes:
-    """``data`` with ``values`` set in the profile's section (appended if missing)."""
-    section = _section_name(profile)
-    nl = _newline(data)
-    lines = _lines(data)
-    mine = [s for s in _sections(lines) if s[0] == section]
-    pending = dict(values)
-    if mine:
-        _, start, end = mine[-1]  # later sections win in go-ini: edit the last one
-        last_setting = start
-        for i in range(start + 1, end):
-            m = _KEY.match(lines[i])
-            if not m:
-                continue
-            last_setting = i
-            key = m.group(1).decode("utf-8", "surrogateescape").strip().lower()
-            if key in pending:
-                ending = nl if lines[i].endswith(b"\n") else b""
-                lines[i] = check_pair(key, pending.pop(key), profile, path).encode() + ending
-        if pending:
-            if not lines[last_setting].endswith(b"\n"):
-                lines[last_setting] += nl
-            new = [check_pair(k, v, profile, path).encode() + nl for k, v in pending.items()]
-            lines[last_setting + 1:last_setting + 1] = new
-        return b"".join(lines)
-    return append_section(data, profile, values, path)
-
-
-def append_section(data: bytes, profile: str, values: Mapping[str, str],
-                   path: Path = Path()) -> bytes:
-    nl = _newline(data)
-    out = bytearray(data)
-    if out and not out.endswith(b"\n"):
-        out += nl
-    if out and not out.endswith(nl + nl):
-        out += nl
-    out += b"[" + _section_name(profile).encode("utf-8", "surrogateescape") + b"]" + nl
-    for key, value in values.items():
-        out += check_pair(key, value, profile, path).encode("utf-8", "surrogateescape") + nl
-    return bytes(out)
-
-
-def _verify(path: Path, after: bytes, profile: str, values: Mapping[str, str]) -> None:
+def _verify(edited: ConfigEdit, profile: str, values: Mapping[str, str]) -> None:
     """The edited text must read back (with config.py) as exactly what was meant."""
-    check = AwsConfig(path, after)
-    keys = check.ini.profile_keys(profile) or {}
-    wrong = {k: v for k, v in values.items() if keys.get(k) != v}
-    if wrong:
+    keys = edited.config().ini.profile_keys(profile) or {}
+    if any(keys.get(k) != v for k, v in values.items()):
         by_hand = "; ".join(f"{k} = {v}" for k, v in values.items())
         raise ConfigError(
-            f"cannot edit [{_section_name(profile)}] in {path} safely (unusual syntax there); "
-            f"nothing was written: add these lines to it yourself: {by_hand}", path=path)
+            f"cannot edit [{profile_section(profile)}] in {edited.path} safely (unusual syntax "
+            f"there); nothing was written: add these lines to it yourself: {by_hand}",
+            path=edited.path)
 
 
 def update_profile(path: Path, profile: str, values: Mapping[str, str]) -> bool:
     """Set ``values`` in PROFILE's section (created when missing); False if nothing changed."""
     check_profile_name(profile, path)
-    before = _read(path)
-    current = AwsConfig(path, before).ini.profile_keys(profile) or {}
-    exists = AwsConfig(path, before).has_profile(profile)
-    if exists and all(current.get(k) == v for k, v in values.items()):
-        return False
-    after = set_keys(before, profile, values, path)
-    _verify(path, after, profile, values)
-    write_config(path, before, after)
+    with edit(path) as edited:
+        section = profile_section(profile)
+        current = edited.get(section)
+        if current is not None and all(current.get(k) == v for k, v in values.items()):
+            return False
+        edited.update(section, values)
+        _verify(edited, profile, values)  # raising here leaves the file untouched
     return True
 
 
 def add_role(path: Path, name: str, values: Mapping[str, str]) -> None:
     """Append ``[profile NAME]`` with ``values``; refuses an existing profile."""
     check_profile_name(name, path)
-    before = _read(path)
-    config = AwsConfig(path, before)
-    if config.has_profile(name):
-        raise UsageError(f"profile {name} already exists in {path}; pick another name or edit "
-                         "that section")
-    after = append_section(before, name, values, path)
-    _verify(path, after, name, values)
-    write_config(path, before, after)
+    with edit(path) as edited:
+        if edited.config().has_profile(name):
+            raise UsageError(f"profile {name} already exists in {path}; pick another name or "
+                             "edit that section")
+        edited.add_section(profile_section(name), values)
+        _verify(edited, name, values)
 
 
 def discover_mfa(profile: str, creds: Credentials, region: str | None, *,
@@ -189,7 +85,7 @@ def discover_mfa(profile: str, creds: Credentials, region: str | None, *,
     from . import iam
     from .tty import ask, has_tty
 
-    later = (f"add 'mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME' to [{_section_name(profile)}], "
+    later = (f"add 'mfa_serial = arn:aws:iam::ACCOUNT:mfa/NAME' to [{profile_section(profile)}], "
              f"or run 'shellvault add {profile} --mfa-serial ARN'")
     if not assume_yes and not has_tty():
         return None, f"no terminal to confirm an MFA device on, so none was looked up; {later}"

@@ -11,7 +11,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from shellvault.onboard import append_section, set_keys
+from shellvault.onboard import update_profile
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -41,21 +41,24 @@ def _listing(home: Any) -> dict[str, dict[str, Any]]:
 # ----------------------------------------------------------------- the edits themselves
 
 
-def test_set_keys_rewrites_and_inserts_within_the_section_only() -> None:
-    before = USER_CONFIG.encode()
-    after = set_keys(before, "central", {"region": "us-east-1", "mfa_serial": MFA})
-    assert after == before.replace(
-        b"output = json\n", b"output = json\nregion = us-east-1\nmfa_serial = " + MFA.encode()
-        + b"\n")
-    again = set_keys(after, "central", {"region": "eu-west-1"})
-    assert again == after.replace(b"region = us-east-1", b"region = eu-west-1")
+def test_update_profile_rewrites_and_inserts_within_the_section_only(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(USER_CONFIG)
+    assert update_profile(path, "central", {"region": "us-east-1", "mfa_serial": MFA})
+    after = path.read_text()
+    assert after == USER_CONFIG.replace(
+        "output = json\n", f"output = json\nregion = us-east-1\nmfa_serial = {MFA}\n")
+    assert update_profile(path, "central", {"region": "eu-west-1"})
+    assert path.read_text() == after.replace("region = us-east-1", "region = eu-west-1")
+    assert not update_profile(path, "central", {"region": "eu-west-1"})  # nothing to do
 
 
-def test_set_keys_keeps_crlf_and_a_missing_final_newline() -> None:
-    before = b"[profile central]\r\nregion = r"
-    assert set_keys(before, "central", {"mfa_serial": MFA}) == (
+def test_update_profile_keeps_crlf_and_a_missing_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_bytes(b"[profile central]\r\nregion = r")
+    update_profile(path, "central", {"mfa_serial": MFA})
+    assert path.read_bytes() == (
         b"[profile central]\r\nregion = r\r\nmfa_serial = " + MFA.encode() + b"\r\n")
-    assert append_section(b"", "x", {"region": "r"}) == b"[profile x]\nregion = r\n"
 
 
 # ----------------------------------------------------------------- add
