@@ -136,8 +136,8 @@ def check_plugin(ctx: Context) -> Iterator[Check]:
                     "not loaded in this shell: no with-role, prompt segment or completion",
                     _init_line(shell))
         return
-    yield Check("shell plugin", OK, f"{loaded} plugin loaded (prompt hook, with-role, "
-                "completion)")
+    yield Check("shell plugin", OK, f"the {loaded} plugin is loaded in this shell (prompt "
+                "hook, with-role, completion)")
 
 
 def _direnv_lib_dir(environ: Mapping[str, str]) -> Path:
