@@ -33,8 +33,13 @@ def _config() -> AwsConfig:
     return AwsConfig.load()
 
 
-def _resolve(name: str, region: str | None = None) -> Profile:
-    return _config().resolve(name, output.region_environ(region))
+def _resolve(name: str, region: str | None = None, vault: Vault | None = None) -> Profile:
+    """``name``'s profile; a name without a section resolves when ``vault`` holds keys
+    under it (with [default]'s settings, as in aws-vault)."""
+    config = _config()
+    stored = (vault is not None and bool(name) and name != "default"
+              and not config.has_profile(name) and vault.get_master(name) is not None)
+    return config.resolve(name, output.region_environ(region), keys_stored=stored)
 
 
 def _vault(no_input: bool = False) -> Vault:
@@ -60,10 +65,11 @@ def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | Non
            min_ttl: int | None = None, region: str | None = None) -> Issued:
     from .engine import Engine, Request
 
-    profile = _resolve(name, region)
+    vault = _vault(no_input)
+    profile = _resolve(name, region, vault)
     request = Request(no_input=no_input, mfa_token=mfa_token, duration=_duration(duration),
                       min_ttl=min_ttl)
-    return Engine(_vault(no_input)).issue(profile, request)
+    return Engine(vault).issue(profile, request)
 
 
 def _guarded(func: F) -> F:

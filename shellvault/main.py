@@ -74,7 +74,10 @@ def fast_path(argv: list[str]) -> int | None:
             return None
         if region is not None and not output.valid_region(region):
             return None  # click says what is wrong with it
-        profile = AwsConfig.load().resolve(profile_name, output.region_environ(region))
+        config = AwsConfig.load()
+        if profile_name != "default" and not config.has_profile(profile_name):
+            return None  # unknown, or known by its stored keys only: click's path decides
+        profile = config.resolve(profile_name, output.region_environ(region))
         store = open_store(no_input=no_input)
         issued = Engine(Vault(store)).cached(profile, Request(no_input=no_input, min_ttl=min_ttl))
         if issued is None:

@@ -51,9 +51,12 @@ class AwsConfig:
     def has_profile(self, name: str) -> bool:
         return self.ini.has_profile(name)
 
-    def resolve(self, name: str, environ: Mapping[str, str] | None = None) -> Profile:
-        """The profile with its include chain, ``[default]``, env vars and source chain."""
-        return resolve(self.ini, name, os.environ if environ is None else environ)
+    def resolve(self, name: str, environ: Mapping[str, str] | None = None, *,
+                keys_stored: bool = False) -> Profile:
+        """The profile with its include chain, ``[default]``, env vars and source chain;
+        ``keys_stored``: the vault holds keys under ``name`` (see `resolve.resolve`)."""
+        return resolve(self.ini, name, os.environ if environ is None else environ,
+                       keys_stored=keys_stored)
 
     def add_profile(self, name: str, values: Mapping[str, str]) -> None:
         """Append ``[profile NAME]`` (``[default]`` for default) with ``values`` unless

@@ -34,6 +34,10 @@ class Profile(NamedTuple):
     # The merged file keys (own section, include chain, [default], [sso-session]) with
     # their raw text, for diagnostics; environment overrides are not in it.
     raw: tuple[tuple[str, str], ...] = ()
+    # AssumeRoleWithWebIdentity of role_arn with the token in this file / printed by this
+    # command: the profile is a chain root (engine/webidentity.py).
+    web_identity_token_file: str | None = None
+    web_identity_token_process: str | None = None
 
     def chain(self) -> list[Profile]:
         """Root first, this profile last."""
@@ -55,8 +59,13 @@ class Profile(NamedTuple):
     def is_sso(self) -> bool:
         return bool(self.sso_start_url or self.sso_session)
 
+    @property
+    def is_web_identity(self) -> bool:
+        return bool(self.role_arn and (self.web_identity_token_file
+                                       or self.web_identity_token_process))
+
     def _material(self) -> str:
-        parts = (
+        parts: tuple[object, ...] = (
             self.name, self.role_arn, self.mfa_serial, self.external_id,
             self.role_session_name, self.duration_seconds, self.session_tags,
             self.transitive_session_tags, self.source_identity, self.credential_process,
@@ -64,6 +73,9 @@ class Profile(NamedTuple):
             self.sso_role_name, self.endpoint_url, self.sts_regional_endpoints,
             self.source_profile_name,
         )
+        if self.web_identity_token_file or self.web_identity_token_process:
+            # Only when set, so that no other profile's fingerprint (cache key) changes.
+            parts += (self.web_identity_token_file, self.web_identity_token_process)
         return repr(parts)
 
     def fingerprint(self) -> str:
@@ -71,9 +83,10 @@ class Profile(NamedTuple):
 
         Covers, for each profile of the chain: name, role_arn, mfa_serial, external_id,
         role_session_name, duration_seconds, session tags, source_identity,
-        credential_process, the sso_* settings, endpoint_url, sts_regional_endpoints and
-        source_profile.  Not region (credentials are valid in every region) nor
-        mfa_process (how a code is obtained, not what is issued).
+        credential_process, the sso_* settings, endpoint_url, sts_regional_endpoints,
+        source_profile and the web identity token's file or command.  Not region
+        (credentials are valid in every region) nor mfa_process (how a code is obtained,
+        not what is issued).
         """
         import hashlib
 

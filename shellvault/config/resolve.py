@@ -140,19 +140,34 @@ class _Settings:
                 self.cfg[key] = keys[key]
 
 
-def resolve(ini: IniFile, name: str, env: Mapping[str, str]) -> Profile:
-    """The profile with its include chain, ``[default]``, env vars and source chain."""
+def resolve(ini: IniFile, name: str, env: Mapping[str, str], *,
+            keys_stored: bool = False) -> Profile:
+    """The profile with its include chain, ``[default]``, env vars and source chain.
+
+    A name without a section is unknown, unless ``keys_stored`` (the vault holds long-term
+    keys under it): then, as in aws-vault, it has ``[default]``'s settings, and its
+    credentials are those keys whatever other source ``[default]`` names.
+    """
     if name != "default" and not ini.has_profile(name):
-        if not ini.data and not os.path.exists(ini.path):
-            raise UnknownProfileError(no_config_message(ini.path), path=ini.path, profile=name)
-        raise UnknownProfileError(
-            f"unknown profile '{name}' in {ini.path}{suggest(ini, name)}",
-            path=ini.path, profile=name,
+        if not keys_stored:
+            if not ini.data and not os.path.exists(ini.path):
+                raise UnknownProfileError(no_config_message(ini.path), path=ini.path,
+                                          profile=name)
+            raise UnknownProfileError(
+                f"unknown profile '{name}' in {ini.path}{suggest(ini, name)}",
+                path=ini.path, profile=name,
+            )
+        # Not what [default] says of other sources: aws-vault looks for keys first.
+        return _load(ini, name, env, name, [], keys_root=True)._replace(
+            credential_process=None, sso_session=None, sso_start_url=None, sso_region=None,
+            sso_account_id=None, sso_role_name=None, web_identity_token_file=None,
+            web_identity_token_process=None,
         )
     return _load(ini, name, env, name, [])
 
 
-def _load(ini: IniFile, name: str, env: Mapping[str, str], active: str, via: list[str]) -> Profile:
+def _load(ini: IniFile, name: str, env: Mapping[str, str], active: str, via: list[str],
+          *, keys_root: bool = False) -> Profile:
     if name in via:
         loop = [*via[via.index(name) :], name]
         raise ProfileLoopError(
@@ -162,7 +177,8 @@ def _load(ini: IniFile, name: str, env: Mapping[str, str], active: str, via: lis
     found = _Settings()
     _from_environment(found, env, requested=name == active, name=name)
     _from_file(found, ini, name)
-    source_name, source = _source_of(found, ini, name, env, active, via)
+    source_name, source = (None, None) if keys_root else _source_of(
+        found, ini, name, env, active, via)
     return _profile(name, found, source_name, source)
 
 
@@ -202,9 +218,9 @@ def _from_file(found: _Settings, ini: IniFile, name: str) -> None:
             )
         keys = ini.profile_keys(current)
         if keys is None:
-            if current != "default":
+            if current != "default" and visited:
                 raise _missing(ini, "include_profile", current, visited[-1])
-            keys = {}
+            keys = {}  # [default] may be absent; so may the section of a keys-only name
         visited.append(current)
         _merge_section(found, ini, current, keys)
         include = keys.get("include_profile", "")
@@ -306,4 +322,6 @@ def _profile(
         source_profile_name=source_name,
         source=source,
         raw=tuple(found.raw.items()),
+        web_identity_token_file=get("web_identity_token_file"),
+        web_identity_token_process=get("web_identity_token_process"),
     )
