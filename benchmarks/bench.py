@@ -53,6 +53,7 @@ SHELL_FILES = {
     "fish": Path("shell/fish/conf.d/shellvault.fish"),
 }
 FISH_COMPLETION = Path("shell/fish/completions/shellvault.fish")
+FISH_COMPLETIONS = (FISH_COMPLETION, Path("shell/fish/completions/with-role.fish"))
 ZSH_COMPLETION_DIR = Path("shell/zsh")
 
 
@@ -712,6 +713,17 @@ def plugin(shell: str) -> Path:
     return REPO / SHELL_FILES[shell]
 
 
+def with_completion(shell: str) -> str:
+    """Source lines for the plugin and its completion file (bash's plugin loads its own;
+    zsh's _shellvault defines its helpers when sourced, fish's completion file too)."""
+    lines = [f"source {shlex.quote(str(plugin(shell)))}"]
+    if shell == "zsh":
+        lines.append(f"source {shlex.quote(str(REPO / ZSH_COMPLETION_DIR / '_shellvault'))}")
+    elif shell == "fish":
+        lines.append(f"source {shlex.quote(str(REPO / FISH_COMPLETION))}")
+    return "\n".join(lines)
+
+
 def plugins_present() -> list[str]:
     return [sh for sh in SHELL_FILES if plugin(sh).is_file()]
 
@@ -974,7 +986,6 @@ echo "${{first%.*}} ${{times%.*}} | ${{#reply}} ${{reply[1,3]}}"
 """,
     "fish": r"""
 {src}
-source {fish_completion}
 set -l line 'shellvault env {word}'
 for i in (seq (math {n} + 1))
   time complete -C $line >/dev/null
@@ -995,7 +1006,7 @@ def completion_times(ctx: Ctx, shell: str, config: Path, word: str, shells_n: in
     env = {**ctx.env, "AWS_CONFIG_FILE": str(config)}
     for _ in range(shells_n):
         script = _COMPLETION_TIMERS[shell].format(
-            src=f"source {shlex.quote(str(plugin(shell)))}", word=word, n=n,
+            src=with_completion(shell), word=word, n=n,
             fish_completion=shlex.quote(str(REPO / FISH_COMPLETION)))
         done = shell_run(ctx, shell, script, env)
         lines = done.stdout.strip().splitlines()
@@ -1159,9 +1170,9 @@ def startup_variants(ctx: Ctx, shell: str) -> list[tuple[str, list[str]]]:
             if kind == "plugin sourced":
                 # fish's own way: the plugin in conf.d, its completion in completions/
                 for sub, file in (("conf.d", plugin("fish")),
-                                  ("completions", REPO / FISH_COMPLETION)):
+                                  *(("completions", REPO / f) for f in FISH_COMPLETIONS)):
                     (conf / sub).mkdir(exist_ok=True)
-                    link = conf / sub / "shellvault.fish"
+                    link = conf / sub / file.name
                     if not link.exists():
                         link.symlink_to(file)
                 src = ""
@@ -1211,8 +1222,8 @@ _NAMES_FIRST = {
             'echo "$t0 $t1 ${{#COMPREPLY[@]}}"',
     "zsh": "zmodload zsh/datetime\n{src}\nt0=$EPOCHREALTIME; _shellvault_profile_names; "
            't1=$EPOCHREALTIME\necho "$t0 $t1 ${{#reply}}"',
-    "fish": "{src}\ntime __shellvault_profiles >/dev/null\n"
-            "echo 0 0 (count (__shellvault_profiles))",
+    "fish": "{src}\ntime __shellvault_profile_names\n"
+            "echo 0 0 (count $__sv_names)",
 }
 
 
@@ -1239,7 +1250,7 @@ def source_cost(ctx: Ctx, shell: str, k: int) -> tuple[float, float]:
 
 def names_first(ctx: Ctx, shell: str, config: Path) -> tuple[float, int]:
     """(wall ms of the profile-name step's first call in a fresh shell, names)."""
-    script = _NAMES_FIRST[shell].format(src=f"source {shlex.quote(str(plugin(shell)))}")
+    script = _NAMES_FIRST[shell].format(src=with_completion(shell))
     done = shell_run(ctx, shell, script, {**ctx.env, "AWS_CONFIG_FILE": str(config)})
     t0, t1, count = done.stdout.split()[-3:]
     if shell == "fish":

@@ -127,7 +127,12 @@ def main() -> None:
 
     take_environment_passphrase()  # before anything can start a child process
     try:
-        code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
+        if argv[:1] == ["hook"]:  # the shell plugins' questions (shellvault/hook.py)
+            from .hook import main as hook_main
+
+            code: int | None = hook_main(argv[1:])
+        else:
+            code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
         if code is None:
             from .cli import run
 

@@ -34,6 +34,24 @@ def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return _xdg(environ, "XDG_CONFIG_HOME", ".config") / "shellvault"
 
 
+def directories_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """``with-role --save`` scopes: ``<dir><TAB><profile>`` lines."""
+    return config_dir(environ) / "directories"
+
+
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Files that can be rebuilt at any time (the completion cache)."""
+    return _xdg(environ, "XDG_CACHE_HOME", ".cache") / "shellvault"
+
+
+def completion_cache(config: Path, environ: Mapping[str, str] = os.environ) -> Path:
+    """The profile names of one AWS config file, for the shells' TAB (one file per config)."""
+    import hashlib
+
+    digest = hashlib.sha256(os.fsencode(config)).hexdigest()[:16]
+    return cache_dir(environ) / "profiles" / digest
+
+
 def profile_file_name(profile: str) -> str:
     """A profile name as one path component; the shell plugins and direnv do the same."""
     return profile.replace("%", "%25").replace("/", "%2F")

@@ -28,8 +28,9 @@ PLUGIN_FILES: dict[str, str] = {
 # Extra files appended to the init script so that `eval "$(shellvault init zsh)"`
 # and `shellvault init fish | source` get completion too (a sourced plugin file
 # finds them beside itself instead).
+_BASH_COMPLETION = "bash/shellvault-completion.bash"
 _ZSH_COMPLETION = "zsh/_shellvault"
-_FISH_COMPLETION = "fish/completions/shellvault.fish"
+_FISH_COMPLETIONS = ("fish/completions/shellvault.fish", "fish/completions/with-role.fish")
 
 _MARKER = "bash/shellvault.bash"
 
@@ -141,7 +142,10 @@ def init_script(shell: str) -> str:
     text = _read(PLUGIN_FILES[name])
     if not text.endswith("\n"):
         text += "\n"
-    if name == "zsh":
+    if name == "bash":
+        text += "\n# completion (from shell/bash/shellvault-completion.bash)\n"
+        text += _read(_BASH_COMPLETION)
+    elif name == "zsh":
         # The completion function is an autoload file (its body); the plugin
         # autoloads it from beside itself when sourced from a file. Evaluated
         # from `init`, there is no file, so define it here.
@@ -151,6 +155,6 @@ def init_script(shell: str) -> str:
             "_shellvault() {\n" + body + ("" if body.endswith("\n") else "\n") + "}\n"
         )
     elif name == "fish":
-        text += "\n# completions (from shell/fish/completions/shellvault.fish)\n"
-        text += _read(_FISH_COMPLETION)
+        for rel in _FISH_COMPLETIONS:
+            text += f"\n# completions (from shell/{rel})\n" + _read(rel)
     return text

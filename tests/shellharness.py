@@ -38,6 +38,7 @@ PLUGINS = {
     "zsh": SHELL_DIR / "zsh" / "shellvault.plugin.zsh",
     "fish": SHELL_DIR / "fish" / "conf.d" / "shellvault.fish",
 }
+FISH_COMPLETIONS = ("shellvault.fish", "with-role.fish")
 
 # CSI/OSC escape sequences and the bracketed-paste toggles, for reading text.
 _ANSI = re.compile(
@@ -66,104 +67,14 @@ class Result:
 
 
 # ------------------------------------------------------------------ stub shellvault
-_STUB = r'''#!{python}
-"""Stub shellvault for shell-plugin tests (see tests/shellharness.py)."""
-import os, sys, time
-ctl = os.environ["SV_STUB_DIR"]
-args = sys.argv[1:]
-with open(os.path.join(ctl, "calls"), "a") as f:
-    f.write(" ".join(args) + "\n")
-
-def read(name, default=None):
-    try:
-        with open(os.path.join(ctl, name)) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return default
-
-VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION",
-        "SHELLVAULT_PROFILE", "SHELLVAULT_ACCOUNT", "SHELLVAULT_EXPIRES"]
-UNSET = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN", "AWS_SESSION_EXPIRATION"]
-
-def render(shell, sets, unsets):
-    # The real renderer, so the plugins are tested against the engine's exact lines.
-    from shellvault.envvars import render as real_render
-    values = dict(sets)
-    values.update(dict.fromkeys(unsets))
-    return real_render(values, shell)
-
-def stamp(prof, exp):
-    state = os.environ.get("SHELLVAULT_STATE_DIR")
-    if state:
-        os.makedirs(os.path.join(state, "stamps"), exist_ok=True)
-        with open(os.path.join(state, "stamps", prof.replace("/", "%2F")), "w") as f:
-            f.write(str(exp))
-
-if not args or args[0] != "env":
-    if args and args[0] == "auth":
-        # Like the real one: sessions cached, the stamp touched, no MFA needed
-        # afterwards.
-        prof = args[-1]
-        try:
-            os.remove(os.path.join(ctl, "need_mfa"))
-        except FileNotFoundError:
-            pass
-        open(os.path.join(ctl, "exit"), "w").write("0")
-        n = int(read("logins", "0")) + 1
-        open(os.path.join(ctl, "logins"), "w").write(str(n))
-        # a new session: its expiry differs from any earlier one
-        stamp(prof, int(time.time()) + int(read("ttl", "3600")) + n)
-    sys.exit(0)
-shell, no_input, prof, unset = "bash", False, None, False
-i = 1
-while i < len(args):
-    a = args[i]
-    if a == "--shell":
-        shell = args[i + 1]; i += 1
-    elif a in ("--min-ttl", "--duration", "--mfa-token"):
-        i += 1
-    elif a == "--no-input":
-        no_input = True
-    elif a == "--unset":
-        unset = True
-    else:
-        prof = a
-    i += 1
-if unset:
-    sys.stdout.write(render(shell, [], VARS + UNSET)); sys.exit(0)
-known = read("profiles", "account-a account-b central").split()
-if prof not in known:
-    sys.stderr.write(f"shellvault: unknown profile {prof!r}\n"); sys.exit(1)
-code = int(read("exit", "0"))
-if code:
-    sys.stderr.write(f"shellvault: stub failure {code}\n"); sys.exit(code)
-if os.path.exists(os.path.join(ctl, "need_mfa")):
-    if no_input:
-        sys.stderr.write(f"shellvault: MFA code needed; run 'shellvault auth {prof}'\n")
-        sys.exit(3)
-    with open("/dev/tty", "w") as out:
-        out.write(f"MFA code for {prof}: ")
-    with open("/dev/tty") as tty:
-        answer = tty.readline().strip()
-    if answer != "123456":
-        sys.stderr.write("shellvault: invalid MFA code\n"); sys.exit(1)
-    os.remove(os.path.join(ctl, "need_mfa"))
-n = int(read("counter", "0")) + 1
-open(os.path.join(ctl, "counter"), "w").write(str(n))
-ttl = int(read("ttl", "3600"))
-exp = int(time.time()) + ttl
-acct = {"account-a": "111111111111", "account-b": "222222222222"}.get(prof, "999999999999")
-sets = [("AWS_ACCESS_KEY_ID", f"ASIA{prof.upper().replace('-', '')}{n}"),
-        ("AWS_SECRET_ACCESS_KEY", f"secret-{prof}-{n}"),
-        ("AWS_SESSION_TOKEN", f"token-{prof}-{n}"),
-        ("AWS_CREDENTIAL_EXPIRATION", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))),
-        ("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "eu-west-1"),
-        ("SHELLVAULT_PROFILE", prof), ("SHELLVAULT_ACCOUNT", acct),
-        ("SHELLVAULT_EXPIRES", str(exp))]
-stamp(prof, exp)
-sys.stdout.write(render(shell, sets, UNSET))
-'''
+# The stand-in's code is tests/stub_shellvault.py (checked by ruff and mypy); this is
+# only the executable that runs it with this interpreter.
+_STUB = """#!{python}
+import sys
+sys.path.insert(0, {repo!r})
+from tests.stub_shellvault import main
+main()
+"""
 
 
 class StubShellvault:
@@ -175,7 +86,7 @@ class StubShellvault:
         self.bin.mkdir(parents=True, exist_ok=True)
         self.ctl.mkdir(parents=True, exist_ok=True)
         exe = self.bin / "shellvault"
-        exe.write_text(_STUB.replace("{python}", sys.executable))
+        exe.write_text(_STUB.format(python=sys.executable, repo=str(REPO)))
         exe.chmod(0o755)
 
     def set(self, name: str, value: str | int | None) -> None:
@@ -191,6 +102,9 @@ class StubShellvault:
 
     def env_calls(self) -> list[str]:
         return [c for c in self.calls() if c.startswith("env")]
+
+    def hook_calls(self) -> list[str]:
+        return [c for c in self.calls() if c.startswith("hook")]
 
     def clear_calls(self) -> None:
         (self.ctl / "calls").unlink(missing_ok=True)
@@ -312,14 +226,15 @@ class ShellSession:
             for sub in ("conf.d", "completions", "functions"):
                 (conf / sub).mkdir(parents=True, exist_ok=True)
             confd = conf / "conf.d" / "shellvault.fish"
-            comp = conf / "completions" / "shellvault.fish"
-            for link in (confd, comp):
+            comps = [conf / "completions" / name for name in FISH_COMPLETIONS]
+            for link in (confd, *comps):
                 if link.is_symlink() or link.exists():
                     link.unlink()
             if load == "confd":
                 confd.symlink_to(plugin or PLUGINS["fish"])
             if load in ("confd", "source"):
-                comp.symlink_to(SHELL_DIR / "fish" / "completions" / "shellvault.fish")
+                for comp in comps:
+                    comp.symlink_to(SHELL_DIR / "fish" / "completions" / comp.name)
             (conf / "config.fish").write_text(rc)
             args = ["-i"]
         self.child = pexpect.spawn(
@@ -598,6 +513,7 @@ class SharedShellTests:
     """Behaviour every plugin must have, driven in a real SHELL."""
 
     SHELL = ""
+    READS_LIKE_CONFIG = False  # profile names from shellvault's cache (config.py's reading)
 
     # ---------------------------------------------------------------- fixtures
     @pytest.fixture
@@ -1092,7 +1008,10 @@ class SharedShellTests:
             "clear",
             "corp-dev",
         ]  # not [sso-session corp]
-        assert sh.complete("with-role spa") == ["with-role", "spaced"]
+        # `[ profile  spaced ]` is no profile to config.py (its section name starts with
+        # a space), so completion does not offer it either (issue 9: one reading).
+        spaced = "spa" if self.READS_LIKE_CONFIG else "spaced"
+        assert sh.complete("with-role spa") == ["with-role", spaced]
         assert sh.complete("with-role cen") == ["with-role", "central"]
         assert sh.complete("with-role --sa") == ["with-role", "--save"]
         assert sh.complete("with-role --save cen") == ["with-role", "--save", "central"]
@@ -1127,11 +1046,35 @@ class SharedShellTests:
             b"[profile crlf-role]\r\nregion = eu-west-1\r\n"
         )
         assert sh.complete("shellvault env dev.") == ["shellvault", "env", "dev.admin"]
-        assert sh.complete("with-role team/") == ["with-role", "team/ops-admin"]
+        # an indented `[ profile x ]` is no profile to config.py: not offered
+        team = "team/" if self.READS_LIKE_CONFIG else "team/ops-admin"
+        assert sh.complete("with-role team/") == ["with-role", team]
         assert sh.complete("shellvault auth crlf") == ["shellvault", "auth", "crlf-role"]
         assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
         assert sh.complete("shellvault env comm") == ["shellvault", "env", "comm"]
         assert sh.complete("with-role sso") == ["with-role", "sso"]
+
+    def test_complete_profiles_read_like_config_and_quoted(
+        self, sh: ShellSession, home: Path
+    ) -> None:
+        """Completion offers exactly config.py's profile names (one definition of a
+        section header), and inserts each as one literal word (issue 10, item 8)."""
+        from shellvault.config import AwsConfig
+
+        if not self.READS_LIKE_CONFIG:
+            pytest.xfail("this plugin's completion still reads headers itself")
+
+        cfg = home / ".aws" / "config"
+        cfg.write_text(
+            "[profile a]b]\n[profile  spaced ]\n[profile $(touch pwned)]\n[profile my prof]\n"
+        )
+        assert AwsConfig.load(cfg).profile_names() == ["a]b", " spaced ", "$(touch pwned)",
+                                                      "my prof"]
+        assert sh.complete("with-role a]") == ["with-role", "a]b"]
+        assert sh.complete("shellvault env my") == ["shellvault", "env", "my prof"]
+        assert sh.complete("with-role \\$") == ["with-role", "$(touch pwned)"]
+        assert sh.complete("shellvault auth \\ sp") == ["shellvault", "auth", " spaced "]
+        assert not (home / "pwned").exists()
 
     def test_complete_profiles_after_the_config_changes(self, sh: ShellSession, home: Path) -> None:
         cfg = home / ".aws" / "config"

@@ -26,6 +26,7 @@ def test_the_wheel_ships_every_plugin(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in ("bash/shellvault.bash", "zsh/shellvault.plugin.zsh", "zsh/_shellvault",
                     "fish/conf.d/shellvault.fish", "fish/completions/shellvault.fish",
+                    "fish/completions/with-role.fish", "bash/shellvault-completion.bash",
                     "direnv/shellvault.sh"):
         assert f"shellvault/shell/{shipped}" in names
 

@@ -20,11 +20,15 @@ from shellvault import shells
 from tests.conftest import require_program
 from tests.shellharness import PLUGINS, SHELL_DIR
 
-BASH_FILES = [SHELL_DIR / "bash" / "shellvault.bash"]
+BASH_FILES = [
+    SHELL_DIR / "bash" / "shellvault.bash",
+    SHELL_DIR / "bash" / "shellvault-completion.bash",
+]
 ZSH_FILES = [SHELL_DIR / "zsh" / "shellvault.plugin.zsh", SHELL_DIR / "zsh" / "_shellvault"]
 FISH_FILES = [
     SHELL_DIR / "fish" / "conf.d" / "shellvault.fish",
     SHELL_DIR / "fish" / "completions" / "shellvault.fish",
+    SHELL_DIR / "fish" / "completions" / "with-role.fish",
 ]
 
 
@@ -128,9 +132,9 @@ def bash4_violations(text: str) -> list[str]:
     return bad
 
 
-def test_bash_plugin_has_no_unguarded_bash4_syntax() -> None:
-    text = BASH_FILES[0].read_text()
-    assert bash4_violations(text) == []
+@pytest.mark.parametrize("path", BASH_FILES, ids=lambda p: p.name)
+def test_bash_plugin_has_no_unguarded_bash4_syntax(path: Path) -> None:
+    assert bash4_violations(path.read_text()) == []
 
 
 def test_guarded_lines_sit_behind_a_version_check() -> None:
@@ -197,7 +201,9 @@ def test_shell_dir_holds_the_plugins() -> None:
 
 
 def test_init_script_is_the_plugin_text() -> None:
-    assert shells.init_script("bash") == PLUGINS["bash"].read_text()
+    assert shells.init_script("bash").startswith(PLUGINS["bash"].read_text())
+    assert (SHELL_DIR / "bash" / "shellvault-completion.bash").read_text() in shells.init_script(
+        "bash")
     assert shells.init_script("zsh").startswith(PLUGINS["zsh"].read_text())
     assert shells.init_script("fish").startswith(PLUGINS["fish"].read_text())
     direnv = SHELL_DIR / "direnv" / "shellvault.sh"

@@ -71,13 +71,12 @@ use_shellvault() {
     out=$("$bin" env --shell bash --no-input "$profile" </dev/null) || rc=$?
   fi
 
-  # 2. Input needed (exit 3): ask on the terminal when that is safe, else say
-  # what to run. shellvault's stderr line says what is missing: an MFA code,
-  # or the encrypted file store's passphrase.
+  # 2. An MFA code needed (exit 3): ask on the terminal when that is safe, else
+  # say what to run. (Exit 4, the file store locked, and 5, an SSO sign-in,
+  # are never asked for here: shellvault's own line says what to run.)
   if [ "$rc" -eq 3 ]; then
-    local need="input" why="" login="" limit="${SHELLVAULT_DIRENV_PROMPT_TIMEOUT:-60}"
+    local need="an MFA code" why="" login="" limit="${SHELLVAULT_DIRENV_PROMPT_TIMEOUT:-60}"
     local started="$SECONDS"
-    case "$err" in *"MFA code"*) need="an MFA code" ;; esac
     case "$limit" in '' | *[!0-9]*) limit=60 ;; esac
     printf -v login 'shellvault auth %q' "$profile"
     why=$(__shellvault_direnv_no_prompt_reason)
@@ -104,14 +103,10 @@ use_shellvault() {
         # Otherwise shellvault has said why, on the terminal.
         return "$rc"
       fi
-    elif [ "$need" = "an MFA code" ]; then
-      __shellvault_direnv_watch "$profile"
-      __shellvault_direnv_error "shellvault: $profile needs an MFA code and direnv will not" \
-        "ask for it ($why): run '$login' in a terminal; $then_what"
-      return 3
     else
       __shellvault_direnv_watch "$profile"
-      __shellvault_direnv_error_lines "$err"
+      __shellvault_direnv_error "shellvault: $profile needs $need and direnv will not" \
+        "ask for it ($why): run '$login' in a terminal; $then_what"
       return 3
     fi
   fi
@@ -240,27 +235,16 @@ __shellvault_direnv_watchdog() { # PID SECONDS
   kill -TERM "$pid" 2>/dev/null || true
 }
 
-# watch_file the profile's stamp and the AWS config file.
+# watch_file the profile's stamp and the AWS config file, as shellvault names
+# them (`shellvault hook bash -- direnv-watch PROFILE`: no path rule here).
 __shellvault_direnv_watch() { # PROFILE
-  local state="${SHELLVAULT_STATE_DIR:-}" config="${AWS_CONFIG_FILE:-}" name="$1"
-  if [ -z "$state" ]; then
-    state="${XDG_STATE_HOME:-}"
-    case "$state" in
-      /*) ;;
-      *) state="$HOME/.local/state" ;; # XDG: a relative path is ignored
-    esac
-    state="$state/shellvault"
+  local bin="${SHELLVAULT_BIN:-}" out=""
+  if [ -z "$bin" ]; then
+    bin=$(command -v shellvault 2>/dev/null) || return 0
   fi
-  if [ -z "$config" ]; then
-    config="$HOME/.aws/config"
-  elif [ "${config#\~/}" != "$config" ]; then
-    config="$HOME/${config#\~/}" # shellvault expands ~ in AWS_CONFIG_FILE too
-  fi
-  # One path component per profile, as shellvault names it: % -> %25, / -> %2F.
-  name=${name//[%]/%25}
-  name=${name//\//%2F}
+  out=$("$bin" hook bash -- direnv-watch "$1" </dev/null 2>/dev/null) || return 0
   if declare -F watch_file >/dev/null 2>&1; then
-    watch_file "$state/stamps/$name" "$config"
+    eval "$out"
   fi
 }
 

@@ -1,88 +1,146 @@
-# fish completion for shellvault. Profile names are read from
-# $AWS_CONFIG_FILE or ~/.aws/config in the shell, no Python per TAB (alone:
-# fish's own `string`; with conf.d/shellvault.fish: grep and awk, cached).
+# fish completion for shellvault. Commands, options and their values: the
+# generated block below (click's own definitions). Profile names: shellvault's
+# cache file (config.py's reading of ~/.aws/config), read with builtins;
+# shellvault runs only when the config file changed. fish quotes what it
+# inserts.
 
-# Also defined by conf.d/shellvault.fish (cached, and only the names for a
-# typed prefix); kept here so that this file works alone (copied into
-# ~/.config/fish/completions/): every name, fish matches.
-if not functions -q __shellvault_profile_candidates
-    function __shellvault_profile_candidates
-        set -g __sv_profile_few
-        set -g __sv_profile_many __sv_profile_all
-        set -g __sv_profile_all
-        set -l cfg $AWS_CONFIG_FILE
-        test -n "$cfg"; or set cfg $HOME/.aws/config
-        string match -q -- '~/*' $cfg; and set cfg $HOME/(string sub -s 3 -- $cfg)
-        test -r $cfg; or return 0
-        set -g __sv_profile_all (string replace -rf '^\s*\[\s*(?|profile\s+([^\]]*?)|(default))\s*\].*$' '$1' <$cfg)
-        return 0
+# __sv_names: every profile name. Always true (used as a condition).
+function __shellvault_profile_names
+    set -q __sv_ccfg; or set -g __sv_ccfg
+    set -q __sv_ccache; or set -g __sv_ccache
+    set -q __sv_ccfor; or set -g __sv_ccfor
+    set -g __sv_names
+    set -l stale 1
+    if test "$AWS_CONFIG_FILE" = "$__sv_ccfor"; and test -n "$__sv_ccfg"
+        test -e "$__sv_ccfg"; or return 0
+        test -e "$__sv_ccache"; and not test "$__sv_ccfg" -nt "$__sv_ccache"
+        and not test "$__sv_ccfg" -ot "$__sv_ccache"; and set stale
     end
-end
-
-# True while the subcommand ($argv) still has no positional argument.
-function __shellvault_sv_needs_profile
-    set -l tokens (commandline -opc)
-    set -e tokens[1]
-    set -l seen_cmd 0
-    set -l skip 0
-    for t in $tokens
-        if test $skip -eq 1
-            set skip 0
-            continue
-        end
-        switch $t
-            case --shell --duration --mfa-token --min-ttl --format
-                set skip 1
-            case '-*'
-            case '*'
-                if test $seen_cmd -eq 0
-                    set seen_cmd 1
-                else
-                    return 1
-                end
-        end
+    if test -n "$stale"
+        set -l bin shellvault
+        test -n "$SHELLVAULT_BIN"; and set bin $SHELLVAULT_BIN
+        command $bin hook fish -- profiles </dev/null 2>/dev/null | source
     end
+    test -e "$__sv_ccfg"; and test -r "$__sv_ccache"; or return 0
+    read -z -a -g --delimiter \n __sv_names <$__sv_ccache
+    set -q __sv_names[1]; and test -z "$__sv_names[-1]"; and set -e __sv_names[-1]
     return 0
 end
 
-# After `shellvault exec PROFILE --`: complete a command line.
-function __shellvault_sv_after_dashdash
-    contains -- -- (commandline -opc)
+# __sv_cpath: the command path typed so far ('' at the top, 'env', 'sso login'),
+# __sv_npos: positionals after it, __sv_dashdash: 1 after `--`.
+function __shellvault_walk
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -g __sv_cpath ''
+    set -g __sv_npos 0
+    set -g __sv_dashdash 0
+    __shellvault_spec ''
+    set -l skip 0
+    for t in $tokens
+        if test $skip = 1
+            set skip 0
+        else if test "$t" = --
+            set -g __sv_dashdash 1
+            return 0
+        else if contains -- $t $__sv_vopts
+            set skip 1
+        else if string match -q -- '-*' $t
+        else if contains -- $t $__sv_subs
+            set -g __sv_cpath (string trim -- "$__sv_cpath $t")
+            __shellvault_spec $__sv_cpath
+        else
+            set -g __sv_npos (math $__sv_npos + 1)
+        end
+    end
 end
 
-set -l __sv_cmds env exec export auth add list ls remove rm clear init profiles
-set -l __sv_profile_cmds env exec export auth add remove rm clear
+function __shellvault_at --argument-names path --description 'completing an option or subcommand of PATH'
+    __shellvault_walk
+    test "$__sv_cpath" = "$path"; and test $__sv_dashdash = 0
+end
+
+function __shellvault_arg --argument-names path n --description 'completing positional N of PATH'
+    __shellvault_at $path; and test $__sv_npos -eq (math $n - 1)
+end
+
+function __shellvault_after_dashdash --argument-names path
+    __shellvault_walk
+    test "$__sv_cpath" = "$path"; and test $__sv_dashdash = 1
+end
 
 complete -c shellvault -f
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -l version -d 'show the version'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -l help -d 'show help'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a env -d 'print the credentials as shell assignments'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a exec -d 'run a command with the credentials'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a export -d 'print the credentials (json/env/dotenv)'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a auth -d 'cache the sessions (asks for the MFA code)'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a add -d 'store long-term keys for a profile'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a 'list ls' -d 'list profiles and sessions'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a 'remove rm' -d 'delete stored keys'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a clear -d 'delete cached sessions'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a init -d 'print the shell integration'
-complete -c shellvault -n "not __fish_seen_subcommand_from $__sv_cmds" -a profiles -d 'list profile names'
-
-# Profile argument.
-# (the candidates as variables, set by the condition: see conf.d/shellvault.fish)
-complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile; and __shellvault_profile_candidates" -a '$$__sv_profile_few' -d 'AWS profile'
-complete -c shellvault -n "__fish_seen_subcommand_from $__sv_profile_cmds; and __shellvault_sv_needs_profile; and __shellvault_profile_candidates" -a '$$__sv_profile_many'
-
-# Options per command.
-complete -c shellvault -n '__fish_seen_subcommand_from env' -l shell -x -a 'bash zsh fish sh powershell tcsh dotenv' -d 'shell to render for'
-complete -c shellvault -n '__fish_seen_subcommand_from env' -l min-ttl -x -d 'minimum seconds left'
-complete -c shellvault -n '__fish_seen_subcommand_from env' -l unset -d 'print what removes the variables'
-complete -c shellvault -n '__fish_seen_subcommand_from env exec export' -l no-input -d 'never prompt; exit 3 if an MFA code is needed'
-complete -c shellvault -n '__fish_seen_subcommand_from env exec export auth' -l duration -x -d 'session duration'
-complete -c shellvault -n '__fish_seen_subcommand_from env exec export auth' -l mfa-token -x -d 'MFA code'
-complete -c shellvault -n '__fish_seen_subcommand_from export' -l format -x -a 'json env dotenv' -d 'output format'
-complete -c shellvault -n '__fish_seen_subcommand_from add' -l env -d 'read the keys from the environment'
-complete -c shellvault -n '__fish_seen_subcommand_from list ls' -l json -d 'JSON output'
-complete -c shellvault -n '__fish_seen_subcommand_from remove rm' -l force -d 'do not ask'
-complete -c shellvault -n "__fish_seen_subcommand_from $__sv_cmds" -l help -d 'show help'
-complete -c shellvault -n '__fish_seen_subcommand_from init; and __shellvault_sv_needs_profile' -a 'bash zsh fish direnv'
-complete -c shellvault -n '__fish_seen_subcommand_from exec; and __shellvault_sv_after_dashdash' -xa '(__fish_complete_subcommand --fcs-skip=4)'
+# >>> generated by `python -m shellvault.completion --write`: do not edit
+function __shellvault_spec --argument-names path
+    set -g __sv_subs
+    set -g __sv_vopts
+    switch $path
+        case ''
+            set -g __sv_subs add auth clear env exec export init list ls profiles remove rm
+        case 'auth'
+            set -g __sv_vopts --mfa-token --duration
+        case 'env'
+            set -g __sv_vopts --shell --min-ttl --mfa-token --duration
+        case 'exec'
+            set -g __sv_vopts --mfa-token --duration
+        case 'export'
+            set -g __sv_vopts --format --mfa-token --duration
+    end
+end
+complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'auth' -d 'Make sure PROFILE\'s sessions are cached (asks for the MFA code if needed)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'clear' -d 'Delete cached sessions (of PROFILE, or all); stored keys stay'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'env' -d 'Print the assignments that load PROFILE\'s credentials: eval "$(shellvault env PROFILE)"'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'exec' -d 'Run COMMAND (default: your $SHELL) with PROFILE\'s credentials'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'export' -d 'Print PROFILE\'s credentials (for credential_process, .env files)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'init' -d 'Print the shell plugin: eval "$(shellvault init zsh)", shellvault init fish | source'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'list' -d 'Profiles, stored keys and cached sessions with their time left'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'ls' -d 'Profiles, stored keys and cached sessions with their time left'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'profiles' -d 'List profile names from the AWS config file'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'remove' -d 'Delete PROFILE\'s stored access key and its cached sessions'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'rm' -d 'Delete PROFILE\'s stored access key and its cached sessions'
+complete -c shellvault -n '__shellvault_at \'\'' -l version -d 'Show the version and exit'
+complete -c shellvault -n '__shellvault_at \'\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'add\'' -l env -d 'Take the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY'
+complete -c shellvault -n '__shellvault_at \'add\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'add\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'auth\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'auth\'' -l duration -x -d 'Session length for the profile, e.g. 1h'
+complete -c shellvault -n '__shellvault_at \'auth\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'auth\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'clear\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'clear\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'env\'' -l shell -x -a 'bash zsh sh fish powershell tcsh dotenv' -d 'bash, zsh, sh, fish, powershell, tcsh or dotenv (default: detected)'
+complete -c shellvault -n '__shellvault_at \'env\'' -l unset -d 'Print what removes shellvault\'s variables'
+complete -c shellvault -n '__shellvault_at \'env\'' -l min-ttl -x -d 'Refresh the session if less than this is left'
+complete -c shellvault -n '__shellvault_at \'env\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
+complete -c shellvault -n '__shellvault_at \'env\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'env\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
+complete -c shellvault -n '__shellvault_at \'env\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'env\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
+complete -c shellvault -n '__shellvault_at \'exec\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'exec\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_after_dashdash \'exec\'' -xa '(__fish_complete_subcommand --fcs-skip=4)'
+complete -c shellvault -n '__shellvault_at \'export\'' -l format -x -a 'json env dotenv' -d 'json is the credential_process format'
+complete -c shellvault -n '__shellvault_at \'export\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
+complete -c shellvault -n '__shellvault_at \'export\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'export\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
+complete -c shellvault -n '__shellvault_at \'export\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'export\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'init\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'init\' 1' -a 'bash zsh fish direnv'
+complete -c shellvault -n '__shellvault_at \'list\'' -l json -d 'Machine-readable output'
+complete -c shellvault -n '__shellvault_at \'list\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'ls\'' -l json -d 'Machine-readable output'
+complete -c shellvault -n '__shellvault_at \'ls\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'profiles\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'remove\'' -s f -l force -d 'Do not ask for confirmation'
+complete -c shellvault -n '__shellvault_at \'remove\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'remove\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'rm\'' -s f -l force -d 'Do not ask for confirmation'
+complete -c shellvault -n '__shellvault_at \'rm\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'rm\' 1; and __shellvault_profile_names' -a '$__sv_names'
+# <<< generated
