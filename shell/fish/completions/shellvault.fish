@@ -76,15 +76,17 @@ function __shellvault_spec --argument-names path
     set -g __sv_vopts
     switch $path
         case ''
-            set -g __sv_subs add auth clear env exec export init list ls profiles remove rm
+            set -g __sv_subs add auth clear env exec export init list ls lock login passwd profiles remove rm unlock
         case 'auth'
             set -g __sv_vopts --mfa-token --duration
         case 'env'
-            set -g __sv_vopts --shell --min-ttl --mfa-token --duration
+            set -g __sv_vopts --shell --min-ttl --region --mfa-token --duration
         case 'exec'
-            set -g __sv_vopts --mfa-token --duration
+            set -g __sv_vopts --refresh-window --region --mfa-token --duration
         case 'export'
-            set -g __sv_vopts --format --mfa-token --duration
+            set -g __sv_vopts --format --region --mfa-token --duration
+        case 'login'
+            set -g __sv_vopts --path --region --mfa-token --duration
     end
 end
 complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user'
@@ -96,9 +98,13 @@ complete -c shellvault -n '__shellvault_at \'\'' -a 'export' -d 'Print PROFILE\'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'init' -d 'Print the shell plugin: eval "$(shellvault init zsh)", shellvault init fish | source'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'list' -d 'Profiles, stored keys and cached sessions with their time left'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'ls' -d 'Profiles, stored keys and cached sessions with their time left'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'lock' -d 'Forget the file store\'s cached key now: the next command asks again'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'login' -d 'Open the AWS console signed in as PROFILE (aws-vault\'s login)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'passwd' -d 'Change the file store\'s passphrase (every item is re-encrypted)'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'profiles' -d 'List profile names from the AWS config file'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'remove' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'rm' -d 'Delete PROFILE\'s stored access key and its cached sessions'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'unlock' -d 'Ask for the file store\'s passphrase now and keep its key for a while'
 complete -c shellvault -n '__shellvault_at \'\'' -l version -d 'Show the version and exit'
 complete -c shellvault -n '__shellvault_at \'\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'add\'' -l env -d 'Take the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY'
@@ -113,11 +119,15 @@ complete -c shellvault -n '__shellvault_arg \'clear\' 1; and __shellvault_profil
 complete -c shellvault -n '__shellvault_at \'env\'' -l shell -x -a 'bash zsh sh fish powershell tcsh dotenv' -d 'bash, zsh, sh, fish, powershell, tcsh or dotenv (default: detected)'
 complete -c shellvault -n '__shellvault_at \'env\'' -l unset -d 'Print what removes shellvault\'s variables'
 complete -c shellvault -n '__shellvault_at \'env\'' -l min-ttl -x -d 'Refresh the session if less than this is left'
+complete -c shellvault -n '__shellvault_at \'env\'' -l region -x -d 'Use this region instead of the profile\'s, for this call'
 complete -c shellvault -n '__shellvault_at \'env\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
 complete -c shellvault -n '__shellvault_at \'env\'' -l mfa-token -x -d 'The current MFA code'
 complete -c shellvault -n '__shellvault_at \'env\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
 complete -c shellvault -n '__shellvault_at \'env\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'env\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l server -d 'Serve refreshed credentials to COMMAND from 127.0.0.1 (ECS format) instead of putting keys in its environment: for runs longer than a session'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l refresh-window -x -d 'With --server: never serve a session with less than this left (default 15m)'
+complete -c shellvault -n '__shellvault_at \'exec\'' -l region -x -d 'Use this region instead of the profile\'s, for this call'
 complete -c shellvault -n '__shellvault_at \'exec\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
 complete -c shellvault -n '__shellvault_at \'exec\'' -l mfa-token -x -d 'The current MFA code'
 complete -c shellvault -n '__shellvault_at \'exec\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
@@ -125,6 +135,7 @@ complete -c shellvault -n '__shellvault_at \'exec\'' -s h -l help -d 'Show this 
 complete -c shellvault -n '__shellvault_arg \'exec\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_after_dashdash \'exec\'' -xa '(__fish_complete_subcommand --fcs-skip=4)'
 complete -c shellvault -n '__shellvault_at \'export\'' -l format -x -a 'json env dotenv' -d 'json is the credential_process format'
+complete -c shellvault -n '__shellvault_at \'export\'' -l region -x -d 'Use this region instead of the profile\'s, for this call'
 complete -c shellvault -n '__shellvault_at \'export\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
 complete -c shellvault -n '__shellvault_at \'export\'' -l mfa-token -x -d 'The current MFA code'
 complete -c shellvault -n '__shellvault_at \'export\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
@@ -136,6 +147,16 @@ complete -c shellvault -n '__shellvault_at \'list\'' -l json -d 'Machine-readabl
 complete -c shellvault -n '__shellvault_at \'list\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'ls\'' -l json -d 'Machine-readable output'
 complete -c shellvault -n '__shellvault_at \'ls\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'lock\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'login\'' -l stdout -d 'Print the sign-in URL instead of opening the browser'
+complete -c shellvault -n '__shellvault_at \'login\'' -l path -x -d 'Console page to open, e.g. s3 or ec2/home'
+complete -c shellvault -n '__shellvault_at \'login\'' -l region -x -d 'Use this region instead of the profile\'s, for this call'
+complete -c shellvault -n '__shellvault_at \'login\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
+complete -c shellvault -n '__shellvault_at \'login\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'login\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
+complete -c shellvault -n '__shellvault_at \'login\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'login\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'passwd\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'profiles\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'remove\'' -s f -l force -d 'Do not ask for confirmation'
 complete -c shellvault -n '__shellvault_at \'remove\'' -s h -l help -d 'Show this message and exit'
@@ -143,4 +164,5 @@ complete -c shellvault -n '__shellvault_arg \'remove\' 1; and __shellvault_profi
 complete -c shellvault -n '__shellvault_at \'rm\'' -s f -l force -d 'Do not ask for confirmation'
 complete -c shellvault -n '__shellvault_at \'rm\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'rm\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'unlock\'' -s h -l help -d 'Show this message and exit'
 # <<< generated
