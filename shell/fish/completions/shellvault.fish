@@ -76,7 +76,9 @@ function __shellvault_spec --argument-names path
     set -g __sv_vopts
     switch $path
         case ''
-            set -g __sv_subs add auth clear env exec export init list ls lock login passwd profiles remove rm unlock
+            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role unlock
+        case 'add'
+            set -g __sv_vopts --mfa-serial --region
         case 'auth'
             set -g __sv_vopts --mfa-token --duration
         case 'env'
@@ -87,27 +89,41 @@ function __shellvault_spec --argument-names path
             set -g __sv_vopts --format --region --mfa-token --duration
         case 'login'
             set -g __sv_vopts --path --region --mfa-token --duration
+        case 'policy'
+            set -g __sv_vopts --user-arn --max-mfa-age --mfa-token
+        case 'role'
+            set -g __sv_subs add
+        case 'role add'
+            set -g __sv_vopts --role-arn --from --region --mfa-serial
     end
 end
-complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user, with its MFA device and region'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'auth' -d 'Make sure PROFILE\'s sessions are cached (asks for the MFA code if needed)'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'clear' -d 'Delete cached sessions (of PROFILE, or all); stored keys stay'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'doctor' -d 'Check every part of the setup, one line each, with the fix for what fails'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'env' -d 'Print the assignments that load PROFILE\'s credentials: eval "$(shellvault env PROFILE)"'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'exec' -d 'Run COMMAND (default: your $SHELL) with PROFILE\'s credentials'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'export' -d 'Print PROFILE\'s credentials (for credential_process, .env files)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'help' -d 'Show the help of shellvault, or of one COMMAND (with-role included)'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'init' -d 'Print the shell plugin: eval "$(shellvault init zsh)", shellvault init fish | source'
-complete -c shellvault -n '__shellvault_at \'\'' -a 'list' -d 'Profiles, stored keys and cached sessions with their time left'
-complete -c shellvault -n '__shellvault_at \'\'' -a 'ls' -d 'Profiles, stored keys and cached sessions with their time left'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'list' -d 'List profiles, stored keys and cached sessions with their time left'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'ls' -d 'List profiles, stored keys and cached sessions with their time left'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'lock' -d 'Forget the file store\'s cached key now: the next command asks again'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'login' -d 'Open the AWS console signed in as PROFILE (aws-vault\'s login)'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'passwd' -d 'Change the file store\'s passphrase (every item is re-encrypted)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'policy' -d 'Print the IAM policies your config needs: role trust policies and the user\'s policy'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'profiles' -d 'List profile names from the AWS config file'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'remove' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'rm' -d 'Delete PROFILE\'s stored access key and its cached sessions'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'role' -d 'Write role profiles into your AWS config file'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'unlock' -d 'Ask for the file store\'s passphrase now and keep its key for a while'
 complete -c shellvault -n '__shellvault_at \'\'' -l version -d 'Show the version and exit'
 complete -c shellvault -n '__shellvault_at \'\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'add\'' -l env -d 'Take the keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY'
+complete -c shellvault -n '__shellvault_at \'add\'' -l mfa-serial -x -d 'The user\'s MFA device (default: looked up with the new key, confirmed)'
+complete -c shellvault -n '__shellvault_at \'add\'' -l region -x -d 'The profile\'s region (default: its current one, else us-east-1)'
+complete -c shellvault -n '__shellvault_at \'add\'' -l no-mfa -d 'Do not look up an MFA device'
+complete -c shellvault -n '__shellvault_at \'add\'' -s y -l yes -d 'Take the only MFA device found without asking'
 complete -c shellvault -n '__shellvault_at \'add\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'add\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'auth\'' -l mfa-token -x -d 'The current MFA code'
@@ -116,6 +132,8 @@ complete -c shellvault -n '__shellvault_at \'auth\'' -s h -l help -d 'Show this 
 complete -c shellvault -n '__shellvault_arg \'auth\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'clear\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'clear\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'doctor\'' -l json -d 'Machine-readable output'
+complete -c shellvault -n '__shellvault_at \'doctor\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'env\'' -l shell -x -a 'bash zsh sh fish powershell tcsh dotenv' -d 'bash, zsh, sh, fish, powershell, tcsh or dotenv (default: detected)'
 complete -c shellvault -n '__shellvault_at \'env\'' -l unset -d 'Print what removes shellvault\'s variables'
 complete -c shellvault -n '__shellvault_at \'env\'' -l min-ttl -x -d 'Refresh the session if less than this is left'
@@ -141,6 +159,7 @@ complete -c shellvault -n '__shellvault_at \'export\'' -l mfa-token -x -d 'The c
 complete -c shellvault -n '__shellvault_at \'export\'' -l duration -x -d 'Session length for the profile, e.g. 1h, 45m'
 complete -c shellvault -n '__shellvault_at \'export\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'export\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'help\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'init\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'init\' 1' -a 'bash zsh fish direnv'
 complete -c shellvault -n '__shellvault_at \'list\'' -l json -d 'Machine-readable output'
@@ -157,6 +176,14 @@ complete -c shellvault -n '__shellvault_at \'login\'' -l duration -x -d 'Session
 complete -c shellvault -n '__shellvault_at \'login\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'login\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'passwd\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l trust -d 'Print only the trust policy of the one role named'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l identity -d 'Print only the IAM user\'s own policy'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l user-arn -x -d 'The central IAM user (default: asked of AWS with the stored key)'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l max-mfa-age -x -d 'Also require an MFA sign-in younger than D (aws:MultiFactorAuthAge), e.g. 12h'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l apply -d 'Create or update them through IAM'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l mfa-token -x -d 'The current MFA code (for --apply)'
+complete -c shellvault -n '__shellvault_at \'policy\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'policy\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'profiles\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'remove\'' -s f -l force -d 'Do not ask for confirmation'
 complete -c shellvault -n '__shellvault_at \'remove\'' -s h -l help -d 'Show this message and exit'
@@ -164,5 +191,12 @@ complete -c shellvault -n '__shellvault_arg \'remove\' 1; and __shellvault_profi
 complete -c shellvault -n '__shellvault_at \'rm\'' -s f -l force -d 'Do not ask for confirmation'
 complete -c shellvault -n '__shellvault_at \'rm\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'rm\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'role\'' -a 'add' -d 'Add [profile NAME] assuming --role-arn from --from, keeping every other line'
+complete -c shellvault -n '__shellvault_at \'role\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'role add\'' -l role-arn -x -d 'The role to assume, e.g. arn:aws:iam::222222222222:role/Admin'
+complete -c shellvault -n '__shellvault_at \'role add\'' -l from -x -d 'The profile whose credentials assume it (your IAM user\'s profile)'
+complete -c shellvault -n '__shellvault_at \'role add\'' -l region -x -d 'The role profile\'s region (default: SOURCE\'s)'
+complete -c shellvault -n '__shellvault_at \'role add\'' -l mfa-serial -x -d 'The MFA device (default: SOURCE\'s)'
+complete -c shellvault -n '__shellvault_at \'role add\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'unlock\'' -s h -l help -d 'Show this message and exit'
 # <<< generated
