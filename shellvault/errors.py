@@ -96,3 +96,15 @@ class MissingReferenceError(ConfigError):
 
 class ProfileLoopError(ConfigError):
     """source_profile or include_profile references form a loop."""
+
+
+# The most of a value (from a file, a variable, an argument) an error message quotes.
+QUOTED_MAX = 80
+
+
+def quoted(value: str) -> str:
+    """``value`` as an error message shows it: repr (so control characters are escaped and
+    it stays on one line), cut to `QUOTED_MAX` characters."""
+    if len(value) > QUOTED_MAX:
+        return repr(value[:QUOTED_MAX]) + "..."
+    return repr(value)

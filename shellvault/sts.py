@@ -14,34 +14,52 @@ from .errors import StsError
 DEFAULT_REGION = "us-east-1"
 
 
+# Longest piece of a botocore message quoted in ours (a value from the file can be huge).
+_DETAIL_MAX = 200
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())  # botocore's text may span lines
+    return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 3] + "..."
+
+
 def _client(creds: Credentials, profile_name: str, region: str | None) -> Any:
     import botocore.config
     import botocore.session
-    from botocore.exceptions import ProfileNotFound
+    from botocore.exceptions import BotoCoreError
 
+    from .config import AwsConfig
+
+    # The profile's section lets botocore apply its own endpoint rules (endpoint_url,
+    # services, sts_regional_endpoints); it gets the sections shellvault has read, never
+    # the file (its parser is quadratic in a long line, and reads some lines otherwise).
+    # The credentials are always explicit, so nothing is taken from AWS_ACCESS_KEY_ID &
+    # co. in the environment.
+    sdk_config = AwsConfig.load().sdk_config(profile_name)
     try:
-        # The profile lets botocore apply its own endpoint rules (endpoint_url, services,
-        # sts_regional_endpoints) from the config file; the credentials are always explicit,
-        # so nothing is ever taken from AWS_ACCESS_KEY_ID & co. in the environment.
-        session = botocore.session.Session(profile=profile_name)
-        session.get_scoped_config()
-    except ProfileNotFound:
-        session = botocore.session.Session()
-    config = botocore.config.Config(
-        connect_timeout=5,
-        read_timeout=20,
-        retries={"mode": "standard", "max_attempts": 5},  # throttling backs off and retries
-        user_agent_extra="shellvault",
-    )
-    return session.create_client(
-        "sts",
-        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        or DEFAULT_REGION,
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        config=config,
-    )
+        session = botocore.session.Session(
+            profile=profile_name if profile_name in sdk_config["profiles"] else None
+        )
+        session._config = sdk_config  # what `full_config` would have parsed from the file
+        config = botocore.config.Config(
+            connect_timeout=5,
+            read_timeout=20,
+            retries={"mode": "standard", "max_attempts": 5},  # throttling backs off, retries
+            user_agent_extra="shellvault",
+        )
+        return session.create_client(
+            "sts",
+            region_name=region or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            config=config,
+        )
+    except (BotoCoreError, ValueError) as exc:  # a bad region, endpoint or services setting
+        raise StsError(
+            f"cannot use the settings of profile {profile_name} for STS: {_one_line(exc)}"
+        ) from None
 
 
 def _session(response: Mapping[str, Any], account: str | None, arn: str | None) -> Session:
@@ -73,8 +91,8 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
     if isinstance(exc, NoRegionError):
         return StsError(f"no region for {subject}; set region in its profile")
     if isinstance(exc, ParamValidationError):
-        detail = " ".join(str(exc).split())  # botocore's text spans lines
-        return StsError(f"{action} for {subject}: a setting of the profile is invalid: {detail}")
+        return StsError(f"{action} for {subject}: a setting of the profile is invalid: "
+                        f"{_one_line(exc)}")
     if not isinstance(exc, ClientError):
         return StsError(f"{action} for {subject} failed: {exc.__class__.__name__}")
     error = exc.response.get("Error", {})

@@ -413,3 +413,65 @@ def test_a_waiting_process_says_who_it_waits_for(aws_home: Any, tmp_path: Path) 
     assert waiter.returncode == 0, waiter.stderr
     assert f"waiting for pid {holder.pid} (shellvault auth account-a)" in waiter.stderr
     assert started.read_text().splitlines() == ["asked"]
+
+
+# -- the file as botocore would (not) read it (issue 10: items 10 and 18) ---------------------
+
+
+def _one_line_failure(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    return done.stderr
+
+
+def test_botocore_never_parses_the_config_file(aws_home: Any, moto_server: Any) -> None:
+    # go-ini (and so aws-vault and shellvault) read all of this; botocore's parser rejects
+    # a repeated key and a repeated section, and takes minutes over a megabyte-long line.
+    # A refresh that works shows that STS clients get the sections shellvault read.
+    text = aws_home.config_path.read_text()
+    text = text.replace("[profile account-a]\n",
+                        "[profile account-a]\nregion = us-west-1\nregion = us-east-1\n")
+    text += "\n[profile account-a]\nrole_session_name = again\n"
+    text += "\n[profile " + "x" * 1_000_000 + "]\nregion = us-east-1\n"
+    aws_home.config_path.write_text(text)
+    moto_server.mark()
+    done = aws_home.run("env", "--shell", "bash", "account-a", "--mfa-token", CODE)
+    assert done.returncode == 0, done.stderr[:500]
+    assert moto_server.sts_calls() == ["GetSessionToken", "AssumeRole"]
+    assert env_dict(done.stdout)["SHELLVAULT_ACCOUNT"] == ACCOUNTS["account-a"]
+
+
+def test_settings_botocore_refuses_are_one_line(aws_home: Any, moto_server: Any) -> None:
+    base = aws_home.config_path.read_text()
+    cases = {  # a setting of the root profile -> a word the message must have
+        "region = not a region!": "region",
+        "endpoint_url = not-a-url": "endpoint",
+        "services = nowhere": "nowhere",
+    }
+    for line, word in cases.items():
+        # Last in central's section: a key set again wins.
+        aws_home.config_path.write_text(base.replace("\n[profile account-a]\n",
+                                                     f"{line}\n\n[profile account-a]\n"))
+        moto_server.mark()
+        # The environment would win over the profile's region and endpoint settings.
+        env: dict[str, str | None] = {"AWS_REGION": None, "AWS_DEFAULT_REGION": None}
+        if word != "region":
+            env["AWS_ENDPOINT_URL"] = None
+        done = aws_home.run("env", "account-a", "--mfa-token", CODE, env=env)
+        message = _one_line_failure(done)
+        assert "central" in message and word in message, (line, message)
+        assert moto_server.sts_calls() == []
+    aws_home.config_path.write_text(base)
+
+
+def test_a_very_deep_source_chain_is_one_line(aws_home: Any) -> None:
+    chain = "".join(f"[profile deep{i}]\nsource_profile = deep{i + 1}\n"
+                    "role_arn = arn:aws:iam::222222222222:role/Admin\n" for i in range(500))
+    _add_config(aws_home, chain + "[profile deep500]\nsource_profile = central\n")
+    message = _one_line_failure(aws_home.run("env", "deep0", "--mfa-token", CODE))
+    assert "longer than" in message and "deep0" in message
+    # Resolution stops there on the hot path too (a cached session cannot be looked up).
+    message = _one_line_failure(aws_home.run("export", "--format", "json", "deep0"))
+    assert "longer than" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from .ini import IniFile
@@ -58,6 +59,24 @@ class AwsConfig:
         return resolve(self.ini, name, os.environ if environ is None else environ,
                        keys_stored=keys_stored)
 
+    def sdk_config(self, name: str) -> dict[str, Any]:
+        """The part of the file botocore needs for profile ``name``'s clients, in the shape
+        of botocore's ``Session.full_config``: the profile's own section (nested values as
+        dicts) and the ``[services X]`` section it names.  Handing botocore this instead of
+        the path keeps its parser (quadratic in a long line) off the user's file, and
+        makes it read the keys as shellvault (and aws-vault) read them."""
+        section = "default" if name == "default" else "profile " + name
+        own = self.ini.section(section)
+        if own is None:
+            return {"profiles": {}}
+        profile: dict[str, Any] = dict(own)
+        profile.update(_nested_dicts(self.ini.nested(section)))
+        services: dict[str, Any] = {}
+        services_name = own.get("services", "")
+        if services_name and self.ini.section("services " + services_name) is not None:
+            services[services_name] = _nested_dicts(self.ini.nested("services " + services_name))
+        return {"profiles": {name: profile}, "services": services}
+
     def add_profile(self, name: str, values: Mapping[str, str]) -> None:
         """Append ``[profile NAME]`` (``[default]`` for default) with ``values`` unless
         the section exists; existing bytes are kept exactly.  Locked and atomic
@@ -70,3 +89,15 @@ class AwsConfig:
         with edit(self.path) as cfg:
             cfg.add_section(profile_section(name), values)
         self.ini = IniFile(self.path, cfg.data)
+
+
+def _nested_dicts(nested: Mapping[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Nested lines as botocore reads them: ``k = v`` each, other lines ignored."""
+    out: dict[str, dict[str, str]] = {}
+    for key, lines in nested.items():
+        values = out.setdefault(key, {})
+        for line in lines:
+            k, sep, v = line.partition("=")
+            if sep:
+                values[k.strip()] = v.strip()
+    return out

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, quoted
 
 if TYPE_CHECKING:
     from .profile import Profile
@@ -72,7 +72,8 @@ def _ttl_from_env(environ: Mapping[str, str], names: tuple[str, ...]) -> int | N
         secs = parse_duration(raw)
         if secs is None:
             raise InvalidValueError(
-                f"invalid duration in ${var}: {raw!r} (use e.g. 3600, 3600s, 15m, 1h or 1h30m)"
+                f"invalid duration in ${var}: {quoted(raw)} "
+                "(use e.g. 3600, 3600s, 15m, 1h or 1h30m)"
             )
         return secs
     return None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import ConfigParseError
+from ..errors import QUOTED_MAX, ConfigParseError, quoted
 
 __all__ = ["WS", "IniFile", "header_name", "profile_names", "profile_of_section", "surrounded"]
 
@@ -100,7 +100,7 @@ def header_name(line: str) -> str:
     everything up to the line's last ``]``, untrimmed.  Raises `_Malformed` without one."""
     close = line.rfind("]")
     if close < 0:
-        raise _Malformed(f"unclosed section header {line.rstrip(WS)!r}")
+        raise _Malformed(f"unclosed section header {quoted(line.rstrip(WS))}")
     name = line[1:close]
     if not name:
         raise _Malformed("empty section name []")
@@ -179,14 +179,14 @@ def _read_key_name(s: str) -> tuple[str, int]:
         start = len(quote)
         pos = s.find(quote, start)
         if pos < 0:
-            raise _Malformed(f"missing closing key quote: {s.rstrip(WS)!r}")
+            raise _Malformed(f"missing closing key quote: {quoted(s.rstrip(WS))}")
         i = _index_any(s, "=:", pos + start)
         if i < 0:
-            raise _Malformed(f"key-value delimiter not found: {s.rstrip(WS)!r}")
+            raise _Malformed(f"key-value delimiter not found: {quoted(s.rstrip(WS))}")
         return s[start:pos].strip(WS), i + 1
     i = _index_any(s, "=:", 0)
     if i < 0:
-        raise _Malformed(f"key-value delimiter not found: {s.rstrip(WS)!r}")
+        raise _Malformed(f"key-value delimiter not found: {quoted(s.rstrip(WS))}")
     return s[:i].strip(WS), i + 1
 
 
@@ -213,7 +213,9 @@ def _read_value(raw: str, src: _Lines) -> str:
                 return val + nxt[:p]
             val += nxt
             if src.eof:
-                raise _Malformed(f"missing closing quote {quote} for value {line.rstrip(WS)!r}")
+                raise _Malformed(
+                    f"missing closing quote {quote} for value {quoted(line.rstrip(WS))}"
+                )
     line = line.strip(WS)
     if line[-1] == "\\":
         val = line[:-1]
@@ -235,22 +237,28 @@ def _read_value(raw: str, src: _Lines) -> str:
 
 
 def _read_keys(
-    src: _Lines, keys: dict[str, str], nested: bool | None
+    src: _Lines, keys: dict[str, str], nested: bool | None,
+    sub: dict[str, list[str]] | None = None,
 ) -> tuple[str, int, bool | None] | None:
     """Read key lines into ``keys`` up to the next header: (header line from its ``[``,
     the line's offset, the nested-value state) or None at the end of the data.
 
     ``nested`` is whether the last key's value was empty (so indented lines are nested
     values); None means unknown (a section read on its own), and then an indented line
-    before the first key raises `_NeedFullParse`.  Syntax errors are `_Malformed` with
-    the offset of their line.
+    before the first key raises `_NeedFullParse`.  Nested lines, trimmed, go to
+    ``sub[key]`` when ``sub`` is given (aws-vault ignores them; botocore reads ``[services]``
+    from them).  Syntax errors are `_Malformed` with the offset of their line.
     """
+    last: str | None = None
     while not src.eof:
         line, off = src.next()
         if line[:1] in (" ", "\t"):
             if nested is None and line.strip(WS):
                 raise _NeedFullParse  # depends on the previous section's last key
             if nested:
+                text = line.strip(WS)
+                if sub is not None and last is not None and text:
+                    sub.setdefault(last, []).append(text)
                 continue
         s = line.lstrip(WS)
         if not s or s[0] in "#;":
@@ -260,14 +268,17 @@ def _read_keys(
         try:
             name, voff = _read_key_name(s)
             if not name:
-                raise _Malformed(f"empty key name: {s.rstrip(WS)!r}")
+                raise _Malformed(f"empty key name: {quoted(s.rstrip(WS))}")
             value = _read_value(s[voff:], src)
         except _Malformed as e:
             e.offset = off
             raise
         nested = value == ""
         if name != "-":  # go-ini's auto-numbered "-" keys; aws-vault reads none of them
-            keys[name.lower()] = value
+            last = name.lower()
+            keys[last] = value
+            if sub is not None:
+                sub.pop(last, None)  # a key set again starts its nested lines afresh
     return None
 
 
@@ -278,11 +289,12 @@ def _read_keys(
 class _Full:
     """Result of one full sequential parse of the file."""
 
-    __slots__ = ("order", "sections")
+    __slots__ = ("nested", "order", "sections")
 
     def __init__(self) -> None:
         self.order: list[str] = []
         self.sections: dict[str, dict[str, str]] = {}
+        self.nested: dict[str, dict[str, list[str]]] = {}
 
 
 class IniFile:
@@ -313,7 +325,7 @@ class IniFile:
 
     def _parse_error(self, msg: str, offset: int, section: str | None) -> ConfigParseError:
         line = self.data.count(b"\n", 0, offset) + 1
-        where = f" in section [{section}]" if section is not None else ""
+        where = f" in section [{section[:QUOTED_MAX]}]" if section is not None else ""
         prof = profile_of_section(section) if section is not None else None
         return ConfigParseError(
             f"{self.path}:{line}: {msg}{where}", path=self.path, profile=prof, line=line
@@ -332,10 +344,11 @@ class IniFile:
         src = _Lines(self.data, 0)
         section = _TOP
         keys = full.sections.setdefault(section, {})
+        sub = full.nested.setdefault(section, {})
         nested: bool | None = False
         while True:
             try:
-                header = _read_keys(src, keys, nested)
+                header = _read_keys(src, keys, nested, sub)
                 if header is None:
                     break
                 line, off, nested = header
@@ -349,6 +362,7 @@ class IniFile:
             if section not in full.sections:
                 full.order.append(section)
             keys = full.sections.setdefault(section, {})
+            sub = full.nested.setdefault(section, {})
         self._full = full
         self._cache.clear()
         self._effective_cache.clear()
@@ -384,16 +398,18 @@ class IniFile:
             close = rest.rfind(b"]")
             if close < 0:
                 raise self._parse_error(
-                    f"unclosed section header {_dec(data[p:le]).rstrip(WS)!r}", p, None
+                    f"unclosed section header {quoted(_dec(data[p:le]).rstrip(WS))}", p, None
                 )
             if rest[:close] == want:
                 found.append(le + 1)
 
-    def _body(self, offset: int, section: str) -> dict[str, str]:
+    def _body(
+        self, offset: int, section: str, sub: dict[str, list[str]] | None = None
+    ) -> dict[str, str]:
         """The keys from ``offset`` up to the next header (fast path)."""
         keys: dict[str, str] = {}
         try:
-            _read_keys(_Lines(self.data, offset), keys, None)
+            _read_keys(_Lines(self.data, offset), keys, None, sub)
         except _Malformed as e:
             raise self._malformed(e, section) from None
         return keys
@@ -419,23 +435,44 @@ class IniFile:
         self._cache[section] = result
         return result
 
+    def nested(self, section: str) -> dict[str, list[str]]:
+        """The nested lines of ``[section]``'s keys (``sts =`` then ``  endpoint_url = x``
+        gives ``{"sts": ["endpoint_url = x"]}``), merged over repeated sections."""
+        if self._full is None and not self._multiline:
+            try:
+                merged: dict[str, list[str]] = {}
+                for off in self._occurrences(section):
+                    sub: dict[str, list[str]] = {}
+                    keys = self._body(off, section, sub)
+                    for key in keys:
+                        merged.pop(key, None)  # later keys win, nested lines with them
+                    merged.update(sub)
+                return merged
+            except _NeedFullParse:
+                pass
+        return dict(self.full_parse().nested.get(section, {}))
+
     def effective(self, section: str) -> dict[str, str] | None:
-        """Keys of ``[section]`` plus those its dotted parent supplies (go-ini GetKey)."""
+        """Keys of ``[section]`` plus those its dotted parents supply (go-ini GetKey:
+        ``[profile a.b.c]`` falls back to ``[profile a.b]``, then ``[profile a]``)."""
         if section in self._effective_cache:
             return self._effective_cache[section]
         own = self.section(section)
         result = own
         if own is not None:
-            parent_name = section
-            while True:
-                dot = parent_name.rfind(".")
-                if dot < 0:
-                    break
-                parent_name = parent_name[:dot]
-                parent = self.effective(parent_name)
-                if parent is not None:
-                    result = {**parent, **own}
-                    break
+            # Nearest parent section first; a loop, not recursion: names may have many dots.
+            parents: list[dict[str, str]] = []
+            name = section
+            while "." in name:
+                name = name[: name.rfind(".")]
+                keys = self.section(name)
+                if keys is not None:
+                    parents.append(keys)
+            if parents:
+                merged: dict[str, str] = {}
+                for keys in reversed(parents):
+                    merged.update(keys)
+                result = {**merged, **own}
         self._effective_cache[section] = result
         return result
 
@@ -466,7 +503,7 @@ class IniFile:
             close = rest.rfind(b"]")
             if close < 0:
                 raise self._parse_error(
-                    f"unclosed section header {_dec(rest).rstrip(WS)!r}", m.start(1) - 1, None
+                    f"unclosed section header {quoted(_dec(rest).rstrip(WS))}", m.start(1) - 1, None
                 )
             name = _dec(rest[:close])
             if name not in seen:

@@ -32,6 +32,7 @@ from ..errors import (
     MissingReferenceError,
     ProfileLoopError,
     UnknownProfileError,
+    quoted,
 )
 from .profile import Profile
 
@@ -53,6 +54,10 @@ _STRING_KEYS_AFTER_SSO = (
     "web_identity_token_file", "web_identity_token_process", "sts_regional_endpoints",
     "endpoint_url", "source_identity", "credential_process", "mfa_process",
 )
+# The longest source_profile chain resolved.  Real chains have a few profiles; a bound
+# keeps a generated or hostile file from exhausting the stack (each profile of a chain
+# is a step of the resolution and of the engine's provider chain).
+MAX_CHAIN_LENGTH = 64
 _SSO_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes")
 # Environment variables that apply to every profile of a chain, and to the requested one.
 _CHAIN_ENV = (
@@ -116,7 +121,7 @@ def _parse_transitive(value: str) -> tuple[str, ...]:
 
 def _bad_tags(text: str, where: str, profile: str, path: Path | None) -> InvalidValueError:
     return InvalidValueError(
-        f"invalid {where} {text!r} for profile '{profile}'"
+        f"invalid {where} {quoted(text)} for profile '{profile}'"
         f"{f' in {path}' if path is not None else ''}: expected key1=value1,key2=value2",
         path=path, profile=profile,
     )
@@ -172,6 +177,12 @@ def _load(ini: IniFile, name: str, env: Mapping[str, str], active: str, via: lis
         loop = [*via[via.index(name) :], name]
         raise ProfileLoopError(
             f"source_profile loop in {ini.path}: {' -> '.join(loop)}",
+            path=ini.path, profile=via[0],
+        )
+    if len(via) >= MAX_CHAIN_LENGTH:
+        raise InvalidValueError(
+            f"the source_profile chain of profile '{via[0]}' in {ini.path} is longer than "
+            f"{MAX_CHAIN_LENGTH} profiles",
             path=ini.path, profile=via[0],
         )
     found = _Settings()
@@ -244,7 +255,7 @@ def _merge_section(found: _Settings, ini: IniFile, current: str, keys: Mapping[s
     if dur_text:
         if not (dur_text.isdigit() and dur_text.isascii()):
             raise InvalidValueError(
-                f"invalid duration_seconds {dur_text!r} for profile '{current}' in "
+                f"invalid duration_seconds {quoted(dur_text)} for profile '{current}' in "
                 f"{ini.path}: expected a whole number of seconds",
                 path=ini.path, profile=current,
             )

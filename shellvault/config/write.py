@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import ConfigError, InvalidValueError
+from ..errors import ConfigError, InvalidValueError, quoted
 from .ini import WS, surrounded
 
 __all__ = ["append_section", "atomic_write", "check_name", "check_pair", "pair_lines"]
@@ -37,7 +37,7 @@ def pair_lines(name: str, values: Mapping[str, str], path: Path) -> list[str]:
 def check_name(name: str, path: Path) -> None:
     if not name or any(c in name for c in "\n\r") or name != name.strip(WS):
         raise InvalidValueError(
-            f"invalid profile name {name!r} for {path}: it must be non-empty, on one line, "
+            f"invalid profile name {quoted(name)} for {path}: it must be non-empty, on one line, "
             "without leading or trailing spaces",
             path=path, profile=name,
         )
@@ -61,7 +61,7 @@ def check_pair(key: str, value: str, profile: str, path: Path) -> str:
     )
     if bad_key or bad_value:
         raise InvalidValueError(
-            f"cannot write {key}={value!r} to profile '{profile}' in {path}: aws-vault would "
+            f"cannot write {key}={quoted(value)} to profile '{profile}' in {path}: aws-vault would "
             "read it back differently",
             path=path, profile=profile,
         )
