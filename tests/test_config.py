@@ -23,6 +23,7 @@ from shellvault.config import (
     UnknownProfileError,
     config_path,
     parse_duration,
+    profile_names,
     ttls,
 )
 
@@ -1097,3 +1098,111 @@ def test_fast_scanner_agrees_with_full_parse(lines: list[str], trailing_newline:
             assert AwsConfig.load(path).ini.section(section) == full.ini.section(section), section
         for name in ("a", "b", "a.x", "default"):
             assert fast.has_profile(name) == full.has_profile(name)
+
+
+# ---------------------------------------------------------------------------------------
+# The one definition of a section header (go-ini's rule; completion reads names through it)
+
+
+@pytest.mark.parametrize(
+    ("header", "profile"),
+    [
+        ("[profile a]b]", "a]b"),  # the name ends at the line's LAST ']'
+        ("[profile  spaced ]", " spaced "),  # untrimmed: exactly 'profile ' is stripped
+        ("  [profile indented]", "indented"),  # leading whitespace before '[' is skipped
+        ("[profile c] ; comment", "c"),
+        ("[profile d] ; a ] in the comment", "d] ; a "),
+        ("[default]", "default"),
+        ("[Profile e]", None),  # sections are case-sensitive (InsensitiveSections: false)
+        ("[profile]", None),
+        ("[ profile f]", None),
+        ("[sso-session g]", None),
+        ("[services h]", None),
+    ],
+)
+def test_a_header_names_the_profile_go_ini_reads(header: str, profile: str | None) -> None:
+    data = f"{header}\nregion = r\n".encode()
+    assert profile_names(data) == ([] if profile is None else [profile])
+    if profile is not None:
+        cfg = AwsConfig(Path("config"), data)
+        assert cfg.has_profile(profile)
+        assert cfg.resolve(profile, environ=NOENV).region == "r"
+        assert full_parse_of(data).profile_names() == [profile]
+
+
+def full_parse_of(data: bytes) -> AwsConfig:
+    cfg = AwsConfig(Path("config"), data)
+    cfg.ini.full_parse()
+    return cfg
+
+
+def test_a_header_without_a_closing_bracket_is_an_error_with_its_line() -> None:
+    with pytest.raises(ConfigParseError) as e:
+        profile_names(b"[profile a]\n\n[profile b\n")
+    assert e.value.line == 3 and "unclosed section header" in str(e.value)
+
+
+def test_an_empty_section_name_is_an_error() -> None:
+    with pytest.raises(ConfigParseError):
+        full_parse_of(b"[]\nregion = r\n").profile_names()
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile sizes: bounded depth, bounded messages
+
+
+def test_many_dots_in_a_section_name_inherit_without_recursion() -> None:
+    name = ".".join(["a"] * 5000)
+    data = f"[profile a]\nregion = r\n[profile {name}]\nrole_arn = x\n".encode()
+    p = AwsConfig(Path("config"), data).resolve(name, environ=NOENV)
+    assert p.region == "r" and p.role_arn == "x"
+
+
+def test_a_source_chain_longer_than_the_bound_is_one_error(tmp_path: Path) -> None:
+    text = "".join(f"[profile p{i}]\nsource_profile = p{i + 1}\n" for i in range(500))
+    with pytest.raises(InvalidValueError) as e:
+        resolve(tmp_path, text + "[profile p500]\n", "p0")
+    assert "longer than 64 profiles" in str(e.value) and "'p0'" in str(e.value)
+    chain = load(tmp_path, text + "[profile p500]\n").resolve("p440", environ=NOENV).chain()
+    assert chain[0].name == "p500" and len(chain) == 61
+
+
+def test_messages_quote_at_most_a_little_of_a_huge_value(tmp_path: Path) -> None:
+    huge = "x" * 1_000_000
+    cases = [
+        f"[profile a]\nregion = r\n[profile {huge}\n",
+        f"[profile a]\n{huge}\n",
+        f"[profile a]\nduration_seconds = {huge}\n",
+        f"[profile a]\nsession_tags = {huge}\n",
+    ]
+    for text in cases:
+        with pytest.raises(ConfigError) as e:
+            cfg = load(tmp_path, text)
+            cfg.resolve("a", environ=NOENV)
+            cfg.profile_names()
+        assert len(str(e.value)) < 400 and "\n" not in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------
+# What botocore gets instead of the file
+
+
+def test_sdk_config_is_the_profile_section_and_its_services(tmp_path: Path) -> None:
+    cfg = load(tmp_path, (
+        "[profile a]\nregion = us-west-1\nregion = eu-west-1\nservices = local\n"
+        "s3 =\n  addressing_style = path\n"
+        "[services local]\nsts =\n  endpoint_url = http://127.0.0.1:1\n  junk\n"
+        "[profile a]\nsts_regional_endpoints = regional\n"
+        "[profile other]\nregion = x\n"
+    ))
+    assert cfg.sdk_config("a") == {
+        "profiles": {"a": {
+            "region": "eu-west-1", "services": "local", "s3": {"addressing_style": "path"},
+            "sts_regional_endpoints": "regional",
+        }},
+        "services": {"local": {"sts": {"endpoint_url": "http://127.0.0.1:1"}}},
+    }
+    assert cfg.sdk_config("missing") == {"profiles": {}}
+    # The full parser keeps nested values the same way.
+    full = full_parse(cfg)
+    assert full.sdk_config("a") == cfg.sdk_config("a")
