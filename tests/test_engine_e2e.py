@@ -475,3 +475,16 @@ def test_a_very_deep_source_chain_is_one_line(aws_home: Any) -> None:
     # Resolution stops there on the hot path too (a cached session cannot be looked up).
     message = _one_line_failure(aws_home.run("export", "--format", "json", "deep0"))
     assert "longer than" in message
+
+
+def test_a_cached_env_imports_neither_boto3_nor_click(aws_home: Any) -> None:
+    aws_home.run("auth", "account-a", "--mfa-token", CODE, check=True)
+    done = aws_home.run_program(
+        [sys.executable, "-X", "importtime", "-c", "from shellvault.main import main; main()",
+         "env", "--shell", "bash", "account-a"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "AWS_SESSION_TOKEN" in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "shellvault.engine" in imported and "shellvault.config" in imported
+    assert not {"boto3", "botocore", "click", "shellvault.sts"} & imported
