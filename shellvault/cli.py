@@ -570,6 +570,10 @@ cli.add_command(role_group)
 cli.add_command(policy_command)
 cli.add_command(doctor_command)
 
+from .sso_cli import sso_group  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(sso_group)
+
 
 def run() -> None:
     try:

@@ -111,7 +111,19 @@ class DeviceAuthorization(NamedTuple):
 # --------------------------------------------------------------------------- clients
 
 
+_clients: dict[tuple[str, SsoTarget], Any] = {}
+
+
 def _client(service: str, target: SsoTarget) -> Any:
+    """One botocore client per service and sign-in, per process (making one costs more
+    than the call it makes)."""
+    key = (service, target)
+    if key not in _clients:
+        _clients[key] = _new_client(service, target)
+    return _clients[key]
+
+
+def _new_client(service: str, target: SsoTarget) -> Any:
     import botocore
     import botocore.config
     import botocore.session

@@ -66,14 +66,19 @@ def browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
     return out
 
 
+# Secrets of our own that a browser has no business inheriting.
+_KEEP_FROM_BROWSER = ("SHELLVAULT_FILE_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                      "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
 def open_browser(url: str, environ: Mapping[str, str]) -> bool:
+    env = {k: v for k, v in environ.items() if k not in _KEEP_FROM_BROWSER}
     for argv in browser_commands(url, environ):
         if not shutil.which(argv[0], path=environ.get("PATH")):
             continue
         try:
             subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True,
-                             env=dict(environ))
+                             stderr=subprocess.DEVNULL, start_new_session=True, env=env)
         except OSError:
             continue
         return True
@@ -85,11 +90,14 @@ def _show(target: SsoTarget, url: str, code: str | None, options: SignInOptions,
     what = f"IAM Identity Center ({target.label})"
     opened = not options.no_browser and open_browser(url, environ)
     if opened:
-        notice(f"sign in to {what} in the browser that opened; if none did, open {url}")
+        notice(f"signing in to {what} in your browser; if no page opened, visit:")
     else:
-        notice(f"to sign in to {what}, open this URL in a browser: {url}")
+        notice(f"to sign in to {what}, open this page in a browser:")
+    # The URL on a line of its own, so that a terminal can select or open it whole.
+    sys.stderr.write(f"  {url}\n")
     if code:
-        notice(f"the page asks for this code: {code}")
+        notice(f"and check that it shows the code {code}")
+    sys.stderr.flush()
 
 
 def _reusable(previous: Token | None, pkce: bool) -> Registration | None:

@@ -270,14 +270,17 @@ def test_hint_on_stderr_when_stdout_is_a_terminal(aws_home: Any) -> None:
     assert 'eval "$(shellvault env account-a)"' in (child.before or "")
 
 
-def test_sso_profiles_get_a_clear_not_supported_error(aws_home: Any) -> None:
+def test_sso_profile_without_a_sign_in_and_no_input_exits_5(aws_home: Any) -> None:
+    # (IAM Identity Center itself: tests/test_sso_*.py, against a stand-in server)
     aws_home.config_path.write_text(aws_home.config_path.read_text() + (
         "\n[profile sso-dev]\nsso_start_url = https://example.awsapps.com/start\n"
         "sso_region = us-east-1\nsso_account_id = 444444444444\nsso_role_name = Dev\n"
     ))
-    done = aws_home.run("env", "sso-dev")
-    assert done.returncode == 1 and done.stdout == ""
-    assert "not support" in done.stderr and "Traceback" not in done.stderr
+    done = aws_home.run("env", "--no-input", "sso-dev")
+    assert (done.returncode, done.stdout) == (5, "")
+    assert done.stderr == ("shellvault: the IAM Identity Center session "
+                           "https://example.awsapps.com/start is not signed in: run "
+                           "'shellvault sso login sso-dev'\n")
 
 
 def test_state_files_hold_no_secret(aws_home: Any) -> None:

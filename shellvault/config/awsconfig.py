@@ -52,6 +52,16 @@ class AwsConfig:
     def has_profile(self, name: str) -> bool:
         return self.ini.has_profile(name)
 
+    def sso_session_names(self) -> list[str]:
+        """The names of the ``[sso-session NAME]`` sections, in file order."""
+        return [s[len("sso-session "):] for s in self.ini.section_names()
+                if s.startswith("sso-session ")]
+
+    def sso_session(self, name: str) -> dict[str, str] | None:
+        """The keys of ``[sso-session NAME]`` (sso_start_url, sso_region,
+        sso_registration_scopes, ...), None if there is no such section."""
+        return self.ini.effective("sso-session " + name)
+
     def resolve(self, name: str, environ: Mapping[str, str] | None = None, *,
                 keys_stored: bool = False) -> Profile:
         """The profile with its include chain, ``[default]``, env vars and source chain;

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import ShellvaultError
 from .assumerole import AssumeRole
 from .cache import Cached, CachePolicy, base_key, role_key
 from .context import mfa_serial_for
@@ -30,7 +29,6 @@ from .sessiontoken import SessionToken
 
 if TYPE_CHECKING:
     from ..config import Profile, TTLs
-    from ..creds import Session
     from .context import Context
     from .provider import Provider
 
@@ -56,25 +54,22 @@ class RootSource:
         self.build = build
 
 
-class _SsoNotSupported:
-    def __init__(self, ctx: Context, root: Profile) -> None:
-        self.root = root
-
-    def retrieve(self) -> Session:
-        raise ShellvaultError(
-            f"profile {self.root.name} uses AWS IAM Identity Center (SSO), which shellvault "
-            "does not support yet; use 'aws sso login' with it for now"
-        )
-
-
 def _credential_process(ctx: Context, root: Profile) -> Provider:
     from .credprocess import CredentialProcess
 
     return CredentialProcess(root)
 
 
-# Checked in order; the first that applies is the root's source.
+def _sso(ctx: Context, root: Profile) -> Provider:
+    from .sso import build
+
+    return build(ctx, root)
+
+
+# Checked in order; the first that applies is the root's source (SSO before
+# credential_process, as aws-vault checks them).
 ROOT_SOURCES: list[RootSource] = [
+    RootSource("sso", lambda p: p.is_sso, _sso),
     RootSource("credential_process", lambda p: bool(p.credential_process), _credential_process),
 ]
 
@@ -101,8 +96,6 @@ class _Builder:
         self.source = _root_source(ctx, self.root)
 
     def build(self) -> Provider:
-        if any(p.is_sso for p in self.chain):
-            return _SsoNotSupported(self.ctx, self.chain[-1])
         if not self.roles:
             return self._base(final=True)
         return self._role(len(self.roles) - 1)
