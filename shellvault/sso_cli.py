@@ -25,19 +25,20 @@ def _until(expires: int) -> str:
 
 
 @sso_group.command("login")
-@click.argument("name", metavar="[SESSION|PROFILE]", required=False)
+@click.argument("profile_or_session", metavar="[SESSION|PROFILE]", required=False)
 @click.option("--no-browser", is_flag=True, help="Print the sign-in URL; do not open a browser.")
 @click.option("--use-device-code", is_flag=True,
               help="Sign in with a user code (the device flow), e.g. on another device.")
 @_guarded
-def login_command(name: str | None, no_browser: bool, use_device_code: bool) -> None:
+def login_command(profile_or_session: str | None, no_browser: bool,
+                  use_device_code: bool) -> None:
     """Sign in to an sso-session (or the one a profile uses) in the browser."""
     from .output import config_environ
     from .sso_config import target_for_name
     from .sso_signin import SignInOptions
     from .sso_token import SignIns
 
-    target, subject = target_for_name(_config(), name, config_environ())
+    target, subject = target_for_name(_config(), profile_or_session, config_environ())
     token = SignIns(_vault()).token(
         target, subject=subject, force=True,
         options=SignInOptions(no_browser=no_browser, device_code=use_device_code))
@@ -58,9 +59,9 @@ def _forget(vault: Vault, target: SsoTarget, profiles: set[str]) -> int:
 
 
 @sso_group.command("logout")
-@click.argument("name", metavar="[SESSION|PROFILE]", required=False)
+@click.argument("profile_or_session", metavar="[SESSION|PROFILE]", required=False)
 @_guarded
-def logout_command(name: str | None) -> None:
+def logout_command(profile_or_session: str | None) -> None:
     """Revoke and forget the sign-in (of SESSION or PROFILE's session; default: all) and
     the credentials cached from it."""
     from .output import config_environ
@@ -70,8 +71,8 @@ def logout_command(name: str | None) -> None:
     config = _config()
     environ = config_environ()
     vault = _vault()
-    if name is not None:
-        targets = [target_for_name(config, name, environ)[0]]
+    if profile_or_session is not None:
+        targets = [target_for_name(config, profile_or_session, environ)[0]]
     else:
         targets = list(SignIns(vault).store.known().values())
     if not targets:

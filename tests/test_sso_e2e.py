@@ -80,6 +80,12 @@ def test_one_browser_approval_serves_two_accounts_and_every_command(
     done = sso_home.run("exec", "sso-b", "--", "sh", "-c",
                         'printf "%s %s" "$SHELLVAULT_PROFILE" "$AWS_ACCESS_KEY_ID"')
     assert done.stdout == f"sso-b {exported['AccessKeyId']}", done.stderr
+    fetch = ("import json, os, urllib.request as u; r = u.Request(os.environ["
+             "'AWS_CONTAINER_CREDENTIALS_FULL_URI'], headers={'Authorization': os.environ["
+             "'AWS_CONTAINER_AUTHORIZATION_TOKEN']}); "
+             "print(json.load(u.urlopen(r, timeout=20))['AccessKeyId'])")
+    served = sso_home.run("exec", "--server", "sso-b", "--", "python", "-c", fetch)
+    assert served.stdout.strip() == exported["AccessKeyId"], served.stderr
     assert sso_server.stats()["approvals"] == 1
 
     # No token of the sign-in anywhere on disk in the clear (nor an AWS CLI cache).

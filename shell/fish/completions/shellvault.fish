@@ -76,7 +76,7 @@ function __shellvault_spec --argument-names path
     set -g __sv_vopts
     switch $path
         case ''
-            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role unlock
+            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role sso unlock
         case 'add'
             set -g __sv_vopts --mfa-serial --region
         case 'auth'
@@ -95,6 +95,8 @@ function __shellvault_spec --argument-names path
             set -g __sv_subs add
         case 'role add'
             set -g __sv_vopts --role-arn --from --region --mfa-serial
+        case 'sso'
+            set -g __sv_subs login logout
     end
 end
 complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user, with its MFA device and region'
@@ -116,6 +118,7 @@ complete -c shellvault -n '__shellvault_at \'\'' -a 'profiles' -d 'List profile 
 complete -c shellvault -n '__shellvault_at \'\'' -a 'remove' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'rm' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'role' -d 'Write role profiles into your AWS config file'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'sso' -d 'IAM Identity Center: one browser sign-in for every account and role'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'unlock' -d 'Ask for the file store\'s passphrase now and keep its key for a while'
 complete -c shellvault -n '__shellvault_at \'\'' -l version -d 'Show the version and exit'
 complete -c shellvault -n '__shellvault_at \'\'' -s h -l help -d 'Show this message and exit'
@@ -198,5 +201,14 @@ complete -c shellvault -n '__shellvault_at \'role add\'' -l from -x -d 'The prof
 complete -c shellvault -n '__shellvault_at \'role add\'' -l region -x -d 'The role profile\'s region (default: SOURCE\'s)'
 complete -c shellvault -n '__shellvault_at \'role add\'' -l mfa-serial -x -d 'The MFA device (default: SOURCE\'s)'
 complete -c shellvault -n '__shellvault_at \'role add\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'sso\'' -a 'login' -d 'Sign in to an sso-session (or the one a profile uses) in the browser'
+complete -c shellvault -n '__shellvault_at \'sso\'' -a 'logout' -d 'Revoke and forget the sign-in (of SESSION or PROFILE\'s session; default: all) and the credentials cached from it'
+complete -c shellvault -n '__shellvault_at \'sso\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'sso login\'' -l no-browser -d 'Print the sign-in URL; do not open a browser'
+complete -c shellvault -n '__shellvault_at \'sso login\'' -l use-device-code -d 'Sign in with a user code (the device flow), e.g. on another device'
+complete -c shellvault -n '__shellvault_at \'sso login\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'sso login\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'sso logout\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'sso logout\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'unlock\'' -s h -l help -d 'Show this message and exit'
 # <<< generated
