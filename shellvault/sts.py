@@ -188,3 +188,24 @@ def get_federation_token(
         raise _explain(exc, client, "GetFederationToken", profile_name) from None
     arn = response.get("FederatedUser", {}).get("Arn")
     return _session(response, account_from_arn(arn), arn)
+
+
+# botocore sends AssumeRoleWithWebIdentity unsigned (its model's auth type is "none"); explicit
+# placeholder keys keep it from looking for credentials of its own while making the client.
+_NO_KEYS = Credentials("ASIAUNSIGNEDREQUEST0", "unsigned-request-unsigned-request-00000")
+
+
+def assume_role_with_web_identity(
+    token: str, *, profile_name: str, region: str | None, role_arn: str, session_name: str,
+    duration: int,
+) -> Session:
+    client = _client(_NO_KEYS, profile_name, region)
+    try:
+        response = client.assume_role_with_web_identity(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration,
+            WebIdentityToken=token,
+        )
+    except Exception as exc:
+        raise _explain(exc, client, "AssumeRoleWithWebIdentity", profile_name) from None
+    arn = response.get("AssumedRoleUser", {}).get("Arn")
+    return _session(response, account_from_arn(role_arn), arn)

@@ -7,6 +7,9 @@
   * Without roles, the profile's credentials are a session: master keys give a cached
     GetSessionToken (with the MFA code when the chain names a device); any other root
     source is used as it is (it caches itself if it wants to).
+  * A web identity root (``role_arn`` with ``web_identity_token_file`` or ``_process``)
+    is the first role itself, assumed with its token (`webidentity.WebIdentity`, cached
+    like any role); the roles after it are chained.
   * With roles, the first role assumes from the base: a cached MFA session when the keys
     have a device, the bare keys otherwise.  Where a session token cannot carry the MFA
     context (a lone role asking for more than 1 h, or a root that is not long-term keys)
@@ -93,7 +96,10 @@ class _Builder:
         self.root = self.chain[0]
         self.mfa_serial = mfa_serial_for(self.chain)
         self.roles = [p for p in self.chain if p.role_arn]
-        self.source = _root_source(ctx, self.root)
+        # A web identity root's role is its source (the first role, assumed with a token);
+        # it comes before credential_process, as aws-vault checks them.
+        self.web_identity = self.root.is_web_identity and not self.root.is_sso
+        self.source = None if self.web_identity else _root_source(ctx, self.root)
 
     def build(self) -> Provider:
         if not self.roles:
@@ -128,6 +134,22 @@ class _Builder:
         request = self.ctx.request
         # Each role's own TTL (its duration_seconds, or the TTL variables), as aws-vault.
         duration = (request.duration if final else None) or self.ttls_of(profile).assume_role
+        role: Provider
+        if index == 0 and self.web_identity:
+            from .webidentity import WebIdentity
+
+            role = WebIdentity(self.ctx, profile, duration)  # no keys, no MFA: the token
+        else:
+            role = self._assume_role(index, profile, duration)
+        return Cached(self.ctx, role, CachePolicy(
+            key=role_key(profile),
+            min_ttl=self.min_ttl if final else self.ttls.min_ttl,
+            want=request.duration if final else None,
+            what=f"getting credentials for {profile.name}", owner=profile.name, kind="role",
+            root=self.root.name,
+        ))
+
+    def _assume_role(self, index: int, profile: Profile, duration: int) -> AssumeRole:
         mfa_serial: str | None = None
         source: Provider
         if index > 0:
@@ -148,14 +170,7 @@ class _Builder:
             source = self._base(final=False)
             if self.mfa_serial:
                 duration = min(duration, CHAINED_ROLE_LIMIT)
-        role = AssumeRole(self.ctx, source, profile, self.chain, duration, mfa_serial)
-        return Cached(self.ctx, role, CachePolicy(
-            key=role_key(profile),
-            min_ttl=self.min_ttl if final else self.ttls.min_ttl,
-            want=request.duration if final else None,
-            what=f"getting credentials for {profile.name}", owner=profile.name, kind="role",
-            root=self.root.name,
-        ))
+        return AssumeRole(self.ctx, source, profile, self.chain, duration, mfa_serial)
 
 
 def build(ctx: Context, profile: Profile, ttls: TTLs, min_ttl: int,

@@ -63,6 +63,17 @@ class BotoSts:
             mfa_serial=mfa_serial, code=code,
         )
 
+    def assume_role_with_web_identity(
+        self, token: str, *, profile_name: str, region: str | None, role_arn: str,
+        session_name: str, duration: int,
+    ) -> Session:
+        from .. import sts
+
+        return sts.assume_role_with_web_identity(
+            token, profile_name=profile_name, region=region, role_arn=role_arn,
+            session_name=session_name, duration=duration,
+        )
+
 
 class Context:
     """What providers may use: the vault, the environment, the request, STS, locks and

@@ -59,3 +59,8 @@ class StsApi(Protocol):
         tags: Sequence[tuple[str, str]], transitive_tags: Sequence[str],
         source_identity: str | None, mfa_serial: str | None = None, code: str | None = None,
     ) -> Session: ...
+
+    def assume_role_with_web_identity(
+        self, token: str, *, profile_name: str, region: str | None, role_arn: str,
+        session_name: str, duration: int,
+    ) -> Session: ...
