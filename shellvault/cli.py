@@ -333,6 +333,27 @@ def login_command(profile: str, to_stdout: bool, path: str | None, region: str |
     click.echo(f"shellvault: opened the AWS console for {profile} in the browser", err=True)
 
 
+@cli.command("rotate")
+@click.argument("profile")
+@click.option("--no-input", is_flag=True, help="Never prompt; exit 3 if an MFA code is needed.")
+@click.option("--mfa-token", metavar="CODE", help="The current MFA code.")
+@_guarded
+def rotate_command(profile: str, no_input: bool, mfa_token: str | None) -> None:
+    """Replace the stored access key of PROFILE's IAM user with a new one."""
+    from .engine import Engine, Request
+    from .mfa import check_code
+    from .rotate import rotate
+
+    if mfa_token is not None:
+        mfa_token = check_code(mfa_token, "--mfa-token")
+    resolved = _resolve(profile)
+    done = rotate(Engine(_vault(no_input)), resolved,
+                  Request(no_input=no_input, mfa_token=mfa_token, min_ttl=300))
+    click.echo(f"shellvault: rotated the access key of {done.profile} (IAM user {done.user}): "
+               f"{done.new_key} is stored and works, {done.old_key} is deleted; "
+               f"{done.sessions_dropped} cached session(s) of the old key dropped", err=True)
+
+
 def _read_keys(from_env: bool) -> tuple[str, str]:
     from .tty import ask
 
