@@ -76,7 +76,7 @@ function __shellvault_spec --argument-names path
     set -g __sv_vopts
     switch $path
         case ''
-            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role sso unlock
+            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role rotate sso unlock
         case 'add'
             set -g __sv_vopts --mfa-serial --region
         case 'auth'
@@ -95,6 +95,8 @@ function __shellvault_spec --argument-names path
             set -g __sv_subs add
         case 'role add'
             set -g __sv_vopts --role-arn --from --region --mfa-serial
+        case 'rotate'
+            set -g __sv_vopts --mfa-token
         case 'sso'
             set -g __sv_subs login logout
     end
@@ -118,6 +120,7 @@ complete -c shellvault -n '__shellvault_at \'\'' -a 'profiles' -d 'List profile 
 complete -c shellvault -n '__shellvault_at \'\'' -a 'remove' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'rm' -d 'Delete PROFILE\'s stored access key and its cached sessions'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'role' -d 'Write role profiles into your AWS config file'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'rotate' -d 'Replace the stored access key of PROFILE\'s IAM user with a new one'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'sso' -d 'IAM Identity Center: one browser sign-in for every account and role'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'unlock' -d 'Ask for the file store\'s passphrase now and keep its key for a while'
 complete -c shellvault -n '__shellvault_at \'\'' -l version -d 'Show the version and exit'
@@ -201,6 +204,10 @@ complete -c shellvault -n '__shellvault_at \'role add\'' -l from -x -d 'The prof
 complete -c shellvault -n '__shellvault_at \'role add\'' -l region -x -d 'The role profile\'s region (default: SOURCE\'s)'
 complete -c shellvault -n '__shellvault_at \'role add\'' -l mfa-serial -x -d 'The MFA device (default: SOURCE\'s)'
 complete -c shellvault -n '__shellvault_at \'role add\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'rotate\'' -l no-input -d 'Never prompt; exit 3 if an MFA code is needed'
+complete -c shellvault -n '__shellvault_at \'rotate\'' -l mfa-token -x -d 'The current MFA code'
+complete -c shellvault -n '__shellvault_at \'rotate\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'rotate\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'sso\'' -a 'login' -d 'Sign in to an sso-session (or the one a profile uses) in the browser'
 complete -c shellvault -n '__shellvault_at \'sso\'' -a 'logout' -d 'Revoke and forget the sign-in (of SESSION or PROFILE\'s session; default: all) and the credentials cached from it'
 complete -c shellvault -n '__shellvault_at \'sso\'' -s h -l help -d 'Show this message and exit'
