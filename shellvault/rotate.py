@@ -38,22 +38,9 @@ class Rotated(NamedTuple):
 
 
 def _client(service: str, creds: Credentials, profile: Profile, region: str | None) -> Any:
-    import botocore.config
-    import botocore.session
-    from botocore.exceptions import ProfileNotFound
+    from . import sts
 
-    try:  # the profile's own endpoint settings (endpoint_url, services) apply, as in sts.py
-        session = botocore.session.Session(profile=profile.name)
-        session.get_scoped_config()
-    except ProfileNotFound:
-        session = botocore.session.Session()
-    config = botocore.config.Config(connect_timeout=5, read_timeout=20,
-                                    retries={"mode": "standard", "max_attempts": 5},
-                                    user_agent_extra="shellvault")
-    return session.create_client(
-        service, region_name=region or "us-east-1", aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key, aws_session_token=creds.session_token,
-        config=config)
+    return sts.client(service, creds, profile.name, region)
 
 
 def _why(exc: Exception) -> str:

@@ -23,7 +23,8 @@ def _one_line(exc: Exception) -> str:
     return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 3] + "..."
 
 
-def _client(creds: Credentials, profile_name: str, region: str | None) -> Any:
+def _client(creds: Credentials, profile_name: str, region: str | None,
+            service: str = "sts") -> Any:
     import botocore.config
     import botocore.session
     from botocore.exceptions import BotoCoreError
@@ -48,7 +49,7 @@ def _client(creds: Credentials, profile_name: str, region: str | None) -> Any:
             user_agent_extra="shellvault",
         )
         return session.create_client(
-            "sts",
+            service,
             region_name=region or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             aws_access_key_id=creds.access_key_id,
@@ -58,8 +59,14 @@ def _client(creds: Credentials, profile_name: str, region: str | None) -> Any:
         )
     except (BotoCoreError, ValueError) as exc:  # a bad region, endpoint or services setting
         raise StsError(
-            f"cannot use the settings of profile {profile_name} for STS: {_one_line(exc)}"
+            f"cannot use the settings of profile {profile_name} for {service.upper()}: "
+            f"{_one_line(exc)}"
         ) from None
+
+
+def client(service: str, creds: Credentials, profile_name: str, region: str | None) -> Any:
+    """A client of another service (IAM for `rotate`) set up exactly as the STS one."""
+    return _client(creds, profile_name, region, service)
 
 
 def _session(response: Mapping[str, Any], account: str | None, arn: str | None) -> Session:
