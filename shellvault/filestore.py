@@ -19,13 +19,11 @@ import base64
 import binascii
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from .errors import UsageError, VaultError
@@ -47,36 +45,6 @@ CHECK_PLAINTEXT = b"shellvault file store v1"
 META = "meta.json"
 SUFFIX = ".item"
 LOCK_WAIT = 30.0  # the lock is held for milliseconds; a passphrase change for a little more
-PASSPHRASE_VARIABLE = "SHELLVAULT_FILE_PASSPHRASE"
-
-_taken_passphrase: str | None = None
-
-
-def take_environment_passphrase() -> None:
-    """Move SHELLVAULT_FILE_PASSPHRASE out of this process's environment.
-
-    Children (`exec`'s command, mfa_process, credential_process, a browser) then never
-    inherit it; the file store still finds it through environment_passphrase()."""
-    global _taken_passphrase
-    value = os.environ.pop(PASSPHRASE_VARIABLE, None)
-    if value is not None:
-        _taken_passphrase = value
-
-
-def environment_passphrase(environ: Mapping[str, str]) -> str | None:
-    """The passphrase given in the environment (None when unset or empty)."""
-    value = environ.get(PASSPHRASE_VARIABLE)
-    if value is None and environ is os.environ:
-        value = _taken_passphrase
-    if not value:
-        return None
-    try:
-        value.encode()
-    except UnicodeEncodeError:  # os.environ keeps undecodable bytes as surrogates
-        raise UsageError(f"{PASSPHRASE_VARIABLE} is not valid UTF-8; nothing was changed") from None
-    return value
-
-
 class WrongPassphrase(VaultError):
     pass
 
@@ -110,8 +78,7 @@ def _int(meta: Mapping[str, Any], field: str, low: int, high: int) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class Meta:
+class Meta(NamedTuple):
     salt: bytes
     memory_kib: int
     iterations: int
@@ -216,6 +183,7 @@ class FileStore:
         cache: KeyCache | None = None,
         cache_ttl: int = 0,
         passphrase_hint: str = "",
+        attempts: int = 1,
     ) -> None:
         # passphrase(new_store) -> str; asked lazily so listing names needs none, and only
         # when the cache has no key that opens the store.
@@ -224,6 +192,7 @@ class FileStore:
         self._cache = cache
         self._cache_ttl = cache_ttl
         self._hint = passphrase_hint
+        self._attempts = attempts  # a typed passphrase may be retyped, like sudo's
         self._key: bytes | None = None
         self._meta: Meta | None = None  # the meta.json our key was checked against
 
@@ -321,7 +290,16 @@ class FileStore:
                     self._key, self._meta = cached, meta
                     return cached
                 self._cache.forget()  # re-keyed or replaced store: never use it
-        key = self.key_from_passphrase(self._ask(False), meta)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                key = self.key_from_passphrase(self._ask(False), meta)
+                break
+            except WrongPassphrase:
+                if attempt == self._attempts:
+                    raise
+                from .tty import notice
+
+                notice("wrong passphrase, try again")
         self._key, self._meta = key, meta
         if self._cache is not None and self._cache.put(key, self._cache_ttl) and announce:
             from .tty import notice
@@ -474,6 +452,8 @@ class FileStore:
             raise UsageError(f"there is no file store at {self.directory} yet; nothing to change")
         old_key = self.key_from_passphrase(old, meta)
         new_meta_value, new_key = new_meta(new)
+        import shutil
+
         parent = self.directory.parent
         staging = parent / f".{self.directory.name}.new-{os.getpid()}"
         with self._locked():

@@ -123,7 +123,7 @@ def main() -> None:
     argv = sys.argv[1:]
     if sys.stdout is None:  # started with file descriptor 1 closed
         _closed_stdout(argv)
-    from .filestore import take_environment_passphrase
+    from .passphrase_env import take_environment_passphrase
 
     take_environment_passphrase()  # before anything can start a child process
     try:

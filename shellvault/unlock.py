@@ -32,8 +32,9 @@ def _file_store() -> Any:
 
 
 def unlock() -> str:
-    from .filestore import PASSPHRASE_VARIABLE, environment_passphrase, span
+    from .filestore import span
     from .keycache import TTL_VARIABLE, unavailable_reason, unlock_ttl
+    from .passphrase_env import PASSPHRASE_VARIABLE, environment_passphrase
 
     if environment_passphrase(os.environ):
         raise UsageError(
@@ -67,7 +68,7 @@ def lock() -> str:
 
 
 def passwd() -> str:
-    from .filestore import environment_passphrase
+    from .passphrase_env import environment_passphrase
     from .tty import ask
 
     store = _file_store()

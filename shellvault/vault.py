@@ -39,8 +39,9 @@ LOCKED_MESSAGE = "the file store is locked: run 'shellvault unlock'"
 
 
 def _file_store(environ: Mapping[str, str], no_input: bool) -> Store:
-    from .filestore import PASSPHRASE_VARIABLE, FileStore, environment_passphrase
+    from .filestore import FileStore
     from .keycache import KeyCache, unlock_ttl
+    from .passphrase_env import PASSPHRASE_VARIABLE, environment_passphrase
 
     directory = data_dir(environ) / "vault"
     given = environment_passphrase(environ)
@@ -69,7 +70,7 @@ def _file_store(environ: Mapping[str, str], no_input: bool) -> Store:
         return FileStore(directory, passphrase,
                          passphrase_hint=f" (check {PASSPHRASE_VARIABLE})")
     ttl = unlock_ttl(environ)
-    return FileStore(directory, passphrase, KeyCache(directory) if ttl else None, ttl)
+    return FileStore(directory, passphrase, KeyCache(directory) if ttl else None, ttl, attempts=3)
 
 
 def _os_keyring(explicit: bool) -> tuple[Store | None, str]:
@@ -114,7 +115,7 @@ def open_store(environ: Mapping[str, str] = os.environ, *, no_input: bool = Fals
     which then reuses the connection (and the file store's derived key) and does not
     repeat the fallback notice.
     """
-    from .filestore import take_environment_passphrase
+    from .passphrase_env import take_environment_passphrase
 
     take_environment_passphrase()  # children never inherit it (exec, mfa_process, ...)
     choice = _choice(environ)
@@ -190,8 +191,9 @@ def backend_in_use(environ: Mapping[str, str] = os.environ) -> BackendInUse:
 
 def file_lock_state(environ: Mapping[str, str] = os.environ) -> str:
     """Whether commands can open the file store without asking, in a few words."""
-    from .filestore import FileStore, environment_passphrase
+    from .filestore import FileStore
     from .keycache import KeyCache, unavailable_reason, unlock_ttl
+    from .passphrase_env import environment_passphrase
 
     if environment_passphrase(environ):
         return "passphrase from SHELLVAULT_FILE_PASSPHRASE"

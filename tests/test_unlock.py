@@ -167,12 +167,25 @@ def test_ttl_zero_never_caches_and_a_bad_ttl_is_one_line(home: SvHome) -> None:
     assert len(bad.stderr.strip().splitlines()) == 1 and "internal error" not in bad.stderr
 
 
-def test_a_wrong_passphrase_caches_nothing(home: SvHome) -> None:
+def test_a_mistyped_passphrase_may_be_retyped_and_caches_nothing(home: SvHome) -> None:
     child = spawn(home, "unlock")
     child.expect_exact(PASSPHRASE_PROMPT)
     child.sendline("not the passphrase")
+    child.expect_exact("shellvault: wrong passphrase, try again")
+    child.expect_exact(PASSPHRASE_PROMPT)
+    assert cached_key(data_dir(home)) is None
+    child.sendline(home.passphrase)
     out, status = finish(child)
-    assert status == 1 and "wrong passphrase" in out
+    assert status == 0 and "unlocked for 8h" in out, out
+    assert cached_key(data_dir(home)) is not None
+
+    home.run("lock", check=True)
+    child = spawn(home, "env", "account-a", "--mfa-token", "123456")
+    for _ in range(3):
+        child.expect_exact(PASSPHRASE_PROMPT)
+        child.sendline("still wrong")
+    out, status = finish(child)
+    assert status == 1 and "wrong passphrase for the file store" in out, out
     assert cached_key(data_dir(home)) is None
 
 
