@@ -82,3 +82,36 @@ def logout_command(profile_or_session: str | None) -> None:
         count = _forget(vault, target, profiles_using(config, target, environ))
         notice(f"signed out of IAM Identity Center ({target.label}); removed {count} cached "
                "session(s)")
+@sso_group.command("sync")
+@click.argument("session")
+@click.option("--template", default=None, metavar="TEMPLATE",
+              help="Profile names, from {session} {account_id} {account_name} {role_name} "
+                   "(default {account_name}-{role_name}).")
+@click.option("--region", default=None, help="region of the new profiles (default: sso_region).")
+@click.option("--force", is_flag=True, help="Update profiles of the same name that point "
+              "elsewhere.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@_guarded
+def sync_command(session: str, template: str | None, region: str | None, force: bool,
+                 dry_run: bool) -> None:
+    """Write a profile for every account and role SESSION can reach into the AWS config."""
+    from .sso_config import target_for_session
+    from .sso_sync import DEFAULT_TEMPLATE, check_template, discover, plan, write
+    from .sso_token import SignIns
+
+    template = template or DEFAULT_TEMPLATE
+    check_template(template)
+    target = target_for_session(_config(), session)
+    token = SignIns(_vault()).token(target, subject=session)
+    planned = plan(session, discover(target, token), template, region or target.region)
+    outcome = write(planned, force=force, dry_run=dry_run)
+    verb = "would add" if dry_run else "added"
+    for name in outcome.added:
+        click.echo(f"{verb} {name}", err=True)
+    for name in outcome.replaced:
+        click.echo(f"{'would update' if dry_run else 'updated'} {name}", err=True)
+    for name in outcome.skipped:
+        click.echo(f"skipped {name}: a profile of that name points elsewhere (--force "
+                   "updates it)", err=True)
+    notice(f"sso sync {session}: {len(outcome.added)} {verb}, {len(outcome.replaced)} "
+           f"updated, {len(outcome.unchanged)} unchanged, {len(outcome.skipped)} skipped")

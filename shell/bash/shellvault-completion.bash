@@ -182,9 +182,10 @@ _shellvault_spec() {
     'role') __sv_opts='-h --help' __sv_subs='add' ;;
     'role add') __sv_opts='--role-arn --from --region --mfa-serial -h --help' __sv_vopts='--role-arn --from --region --mfa-serial' __sv_args='-' ;;
     'rotate') __sv_opts='--no-input --mfa-token -h --help' __sv_vopts='--mfa-token' __sv_args='profile' ;;
-    'sso') __sv_opts='-h --help' __sv_subs='login logout' ;;
+    'sso') __sv_opts='-h --help' __sv_subs='login logout sync' ;;
     'sso login') __sv_opts='--no-browser --use-device-code -h --help' __sv_args='profile' ;;
     'sso logout') __sv_opts='-h --help' __sv_args='profile' ;;
+    'sso sync') __sv_opts='--template --region --force --dry-run -h --help' __sv_vopts='--template --region' __sv_args='-' ;;
     'unlock') __sv_opts='-h --help' ;;
   esac
 }

@@ -98,7 +98,9 @@ function __shellvault_spec --argument-names path
         case 'rotate'
             set -g __sv_vopts --mfa-token
         case 'sso'
-            set -g __sv_subs login logout
+            set -g __sv_subs login logout sync
+        case 'sso sync'
+            set -g __sv_vopts --template --region
     end
 end
 complete -c shellvault -n '__shellvault_at \'\'' -a 'add' -d 'Store the long-term access key of PROFILE\'s IAM user, with its MFA device and region'
@@ -210,6 +212,7 @@ complete -c shellvault -n '__shellvault_at \'rotate\'' -s h -l help -d 'Show thi
 complete -c shellvault -n '__shellvault_arg \'rotate\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'sso\'' -a 'login' -d 'Sign in to an sso-session (or the one a profile uses) in the browser'
 complete -c shellvault -n '__shellvault_at \'sso\'' -a 'logout' -d 'Revoke and forget the sign-in (of SESSION or PROFILE\'s session; default: all) and the credentials cached from it'
+complete -c shellvault -n '__shellvault_at \'sso\'' -a 'sync' -d 'Write a profile for every account and role SESSION can reach into the AWS config'
 complete -c shellvault -n '__shellvault_at \'sso\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'sso login\'' -l no-browser -d 'Print the sign-in URL; do not open a browser'
 complete -c shellvault -n '__shellvault_at \'sso login\'' -l use-device-code -d 'Sign in with a user code (the device flow), e.g. on another device'
@@ -217,5 +220,10 @@ complete -c shellvault -n '__shellvault_at \'sso login\'' -s h -l help -d 'Show 
 complete -c shellvault -n '__shellvault_arg \'sso login\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'sso logout\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'sso logout\' 1; and __shellvault_profile_names' -a '$__sv_names'
+complete -c shellvault -n '__shellvault_at \'sso sync\'' -l template -x -d 'Profile names, from {session} {account_id} {account_name} {role_name} (default {account_name}-{role_name})'
+complete -c shellvault -n '__shellvault_at \'sso sync\'' -l region -x -d 'region of the new profiles (default: sso_region)'
+complete -c shellvault -n '__shellvault_at \'sso sync\'' -l force -d 'Update profiles of the same name that point elsewhere'
+complete -c shellvault -n '__shellvault_at \'sso sync\'' -l dry-run -d 'Show what would be written; write nothing'
+complete -c shellvault -n '__shellvault_at \'sso sync\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'unlock\'' -s h -l help -d 'Show this message and exit'
 # <<< generated
