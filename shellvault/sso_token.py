@@ -254,17 +254,18 @@ class SignIns:
         """Remove `target`'s token (after revoking it where possible); returns what was
         stored."""
         key = token_key(target)
-        token = self.store.get(target)
-        if usable(token):
-            from . import sso
+        with self._lock(target, False, target.label):  # not in the middle of a refresh
+            token = self.store.get(target)
+            if usable(token):
+                from . import sso
 
-            assert token is not None
-            try:
-                sso.logout(target, token)
-            except SsoError as exc:
-                from .tty import notice
+                assert token is not None
+                try:
+                    sso.logout(target, token)
+                except SsoError as exc:
+                    from .tty import notice
 
-                notice(f"could not revoke the session at IAM Identity Center ({exc}); "
-                       "forgetting it here anyway")
-        self.store.delete(key)
+                    notice(f"could not revoke the session at IAM Identity Center ({exc}); "
+                           "forgetting it here anyway")
+            self.store.delete(key)
         return token

@@ -130,9 +130,12 @@ def test_no_input_does_not_wait_behind_a_browser_sign_in(sso_home: SvHome) -> No
         assert done.returncode == 5 and done.stdout == ""
         assert "is not signed in" in done.stderr or "in progress" in done.stderr
         assert time.monotonic() - begin < 30  # not the lock's wait limit
+        os.kill(holder.pid, signal.SIGINT)  # Ctrl-C at the waiting sign-in
+        assert holder.wait(timeout=30) == 130
     finally:
-        os.killpg(holder.pid, signal.SIGTERM)
-        holder.wait(timeout=10)
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGTERM)
+            holder.wait(timeout=10)
 
 
 def test_bad_profile_settings_are_one_line(sso_home: SvHome) -> None:
@@ -144,6 +147,12 @@ def test_bad_profile_settings_are_one_line(sso_home: SvHome) -> None:
                            "sso_role_name (shellvault sso sync writes them)\n")
     done = sso_home.run("sso", "login", "nothing")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+    down = sso_home.run("sso", "login", "corp", env={"AWS_ENDPOINT_URL_SSO_OIDC":
+                                                     "http://127.0.0.1:9"})
+    assert (down.returncode, down.stdout) == (1, "")
+    assert down.stderr == ("shellvault: cannot reach IAM Identity Center at "
+                           "http://127.0.0.1:9; check your network, proxy, sso_region or "
+                           "AWS_ENDPOINT_URL_SSO_OIDC; nothing was changed\n")
 
 
 def _sync_expected(before: str) -> str:
