@@ -158,7 +158,8 @@ def check_direnv(ctx: Context) -> Iterator[Check]:
         if "use_shellvault" in _read(rc) or "shellvault" in _read(rc):
             yield Check("direnv", OK, f"{rc} loads the shellvault extension")
             return
-        yield Check("direnv", FAIL, "direnv is installed but 'use shellvault' is not",
+        # Optional: a user who does not use direnv is not failing anything.
+        yield Check("direnv", WARN, "direnv is installed but 'use shellvault' is not",
                     f"mkdir -p {lib} && {install}")
         return
     current = init_script("direnv")
