@@ -141,3 +141,12 @@ def test_expired_session(aws_home: Any) -> None:
     assert "expired 10m ago" in failed["detail"]
     assert failed["fix"] == "shellvault auth account-a"
     assert checks["central"]["status"] == "ok"
+def test_plugin_loaded_in_a_real_shell(aws_home: Any) -> None:
+    """The plugin itself says it is loaded (SHELLVAULT_PLUGIN), as the shell sees it."""
+    bash = require_program("bash")
+    done = aws_home.run_program(
+        [bash, "--norc", "-i", "-c", 'eval "$(shellvault init bash)"; shellvault doctor --json'])
+    checks = {c["check"]: c for c in json.loads(done.stdout)}
+    assert checks["shell plugin"]["status"] == "ok", checks["shell plugin"]
+
+
