@@ -354,6 +354,77 @@ def rotate_command(profile: str, no_input: bool, mfa_token: str | None) -> None:
                f"{done.sessions_dropped} cached session(s) of the old key dropped", err=True)
 
 
+@cli.command("import")
+@click.argument("profiles", nargs=-1)
+@click.option("--from", "source", type=click.Choice(["credentials", "aws-vault"]),
+              required=True, help="~/.aws/credentials, or aws-vault's keyring items.")
+@click.option("--force", is_flag=True, help="Replace keys that are stored already.")
+@click.option("--remove-plaintext", is_flag=True,
+              help="With --from credentials: remove the imported keys from the file "
+                   "without asking.")
+@_guarded
+def import_command(profiles: tuple[str, ...], source: str, force: bool,
+                   remove_plaintext: bool) -> None:
+    """Move existing access keys (of PROFILES, or all) into shellvault's vault."""
+    from . import importer
+    from .config import ConfigError
+    from .onboard import check_profile_name
+
+    if remove_plaintext and source != "credentials":
+        raise UsageError("--remove-plaintext goes with --from credentials")
+    config = _config()
+    if source == "credentials":
+        path = importer.credentials_path()
+        where = str(path)
+        found = importer.from_credentials_file(path)
+    else:
+        where = "aws-vault's keyring"
+        found = importer.from_aws_vault()
+    found = importer.select(found, profiles, where)
+    named = []
+    for entry in found:
+        try:
+            check_profile_name(entry.profile, config.path)
+            named.append(entry)
+        except ConfigError:
+            named.append(importer.Found(entry.profile, None, "not a usable profile name"))
+    outcome = importer.store(_vault(), named, force)
+    added = importer.add_profiles([*outcome.moved, *outcome.present])
+    note = f"; added [profile {'], ['.join(added)}] to {config.path}" if added else ""
+    click.echo(f"shellvault: {outcome.summary(where)}{note}", err=True)
+    if source == "credentials":
+        _remove_plaintext(path, [e for e in named if e.creds and e.profile in
+                                 (*outcome.moved, *outcome.present)], remove_plaintext)
+    if not outcome.moved and not outcome.present and outcome.skipped:
+        sys.exit(1)
+
+
+def _remove_plaintext(path: Any, entries: list[Any], yes: bool) -> None:
+    from . import importer
+    from .errors import InputNeeded
+    from .tty import ask
+
+    if not entries:
+        return
+    names = ", ".join(e.profile for e in entries)
+    if not yes:
+        try:
+            answer = ask(f"Remove the plaintext keys of {names} from {path}? [y/N] ",
+                         why="a confirmation")
+        except InputNeeded:
+            answer = ""
+        if answer.lower() not in ("y", "yes"):
+            click.echo(f"shellvault: the plaintext keys stay in {path}; run again with "
+                       "--remove-plaintext to remove them", err=True)
+            return
+    removed = importer.remove_plaintext(path, {e.profile: e.creds.access_key_id
+                                               for e in entries})
+    left = [e.profile for e in entries if e.profile not in removed]
+    tail = f"; {', '.join(left)} changed in the file meanwhile and stayed" if left else ""
+    click.echo(f"shellvault: removed the keys of {', '.join(removed) or 'none'} from "
+               f"{path}{tail}", err=True)
+
+
 def _read_keys(from_env: bool) -> tuple[str, str]:
     from .tty import ask
 

@@ -205,6 +205,16 @@ class ConfigEdit:
         wanted = {k.lower(): v for k, v in values.items() if v}
         self.update(section, {**dict.fromkeys(k for k in current if k not in wanted), **wanted})
 
+    def remove_section_if_empty(self, section: str) -> bool:
+        """Delete the `[section]` header line(s) if nothing but blank lines follow (no
+        key, no comment); the blank lines stay. True if it was removed."""
+        spans = self._spans(section)
+        if not spans or any(self.data[s.body:s.end].strip() for s in spans):
+            return False
+        for span in reversed(spans):
+            self._splice(span.start, span.body, b"")
+        return True
+
     def remove_section(self, section: str) -> bool:
         """Delete every `[section]` header and its lines. True if there was one."""
         spans = self._spans(section)

@@ -76,7 +76,7 @@ function __shellvault_spec --argument-names path
     set -g __sv_vopts
     switch $path
         case ''
-            set -g __sv_subs add auth clear doctor env exec export help init list ls lock login passwd policy profiles remove rm role rotate sso unlock
+            set -g __sv_subs add auth clear doctor env exec export help import init list ls lock login passwd policy profiles remove rm role rotate sso unlock
         case 'add'
             set -g __sv_vopts --mfa-serial --region
         case 'auth'
@@ -87,6 +87,8 @@ function __shellvault_spec --argument-names path
             set -g __sv_vopts --refresh-window --region --mfa-token --duration
         case 'export'
             set -g __sv_vopts --format --region --mfa-token --duration
+        case 'import'
+            set -g __sv_vopts --from
         case 'login'
             set -g __sv_vopts --path --region --mfa-token --duration
         case 'policy'
@@ -111,6 +113,7 @@ complete -c shellvault -n '__shellvault_at \'\'' -a 'env' -d 'Print the assignme
 complete -c shellvault -n '__shellvault_at \'\'' -a 'exec' -d 'Run COMMAND (default: your $SHELL) with PROFILE\'s credentials'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'export' -d 'Print PROFILE\'s credentials (for credential_process, .env files)'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'help' -d 'Show the help of shellvault, or of one COMMAND (with-role included)'
+complete -c shellvault -n '__shellvault_at \'\'' -a 'import' -d 'Move existing access keys (of PROFILES, or all) into shellvault\'s vault'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'init' -d 'Print the shell plugin: eval "$(shellvault init zsh)", shellvault init fish | source'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'list' -d 'List profiles, stored keys and cached sessions with their time left'
 complete -c shellvault -n '__shellvault_at \'\'' -a 'ls' -d 'List profiles, stored keys and cached sessions with their time left'
@@ -168,6 +171,11 @@ complete -c shellvault -n '__shellvault_at \'export\'' -l duration -x -d 'Sessio
 complete -c shellvault -n '__shellvault_at \'export\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'export\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'help\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_at \'import\'' -l from -x -a 'credentials aws-vault' -d '~/.aws/credentials, or aws-vault\'s keyring items'
+complete -c shellvault -n '__shellvault_at \'import\'' -l force -d 'Replace keys that are stored already'
+complete -c shellvault -n '__shellvault_at \'import\'' -l remove-plaintext -d 'With --from credentials: remove the imported keys from the file without asking'
+complete -c shellvault -n '__shellvault_at \'import\'' -s h -l help -d 'Show this message and exit'
+complete -c shellvault -n '__shellvault_arg \'import\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'init\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'init\' 1' -a 'bash zsh fish direnv'
 complete -c shellvault -n '__shellvault_at \'list\'' -l json -d 'Machine-readable output'
