@@ -513,7 +513,6 @@ class SharedShellTests:
     """Behaviour every plugin must have, driven in a real SHELL."""
 
     SHELL = ""
-    READS_LIKE_CONFIG = False  # profile names from shellvault's cache (config.py's reading)
 
     # ---------------------------------------------------------------- fixtures
     @pytest.fixture
@@ -577,6 +576,18 @@ class SharedShellTests:
         # a profile name with prompt-special characters is shown as it is
         sh.run(sh_export(self.SHELL, "SHELLVAULT_PROFILE", "we%ird&\\$(x)"))
         assert sh.segment.startswith("[111111111111|we%ird&\\$(x)|"), sh.segment
+
+    def test_prompt_never_sends_control_characters_to_the_terminal(self, sh: ShellSession) -> None:
+        """ESC/OSC bytes in a profile name are shown as '?' (issue 10, item 17)."""
+        self.load(sh)
+        name = "printf 'ev\\033]0;pwned\\007il\\033[2J'"
+        if self.SHELL == "fish":
+            sh.run(f"set -gx SHELLVAULT_PROFILE ({name})")
+        else:
+            sh.run(f'export SHELLVAULT_PROFILE="$({name})"')
+        raw = sh.last_prompt
+        assert "\x07" not in raw and "\x1b]" not in raw and "\x1b[2J" not in raw, raw
+        assert sh.segment.startswith("aws:ev?]0;pwned?il?[2J "), raw
 
     def test_prompt_near_expiry_and_expired_states(
         self, sh: ShellSession, stub: StubShellvault
@@ -912,6 +923,38 @@ class SharedShellTests:
             sh.run("cd ..")
             assert sh.get("AWS_ACCESS_KEY_ID") == "OUTSIDEKEY"
 
+    def test_saved_scope_paths_are_literal(self, home: Path, stub: StubShellvault) -> None:
+        """`a?c` and `x[y]` in the scopes file name those directories, not patterns
+        (issue 10, 12: fish matched them as globs)."""
+        for d in ("a?c", "abc", "x[y]", "xy"):
+            (home / d).mkdir()
+        saved = home / ".config" / "shellvault" / "directories"
+        saved.parent.mkdir(parents=True)
+        saved.write_text(f"{home / 'a?c'}\taccount-a\n{home / 'x[y]'}\taccount-b\n")
+        with self.session(home, stub) as sh:
+            for d in ("abc", "xy"):
+                sh.run(f"cd {shlex.quote(str(home / d))}")
+                assert sh.get("SHELLVAULT_PROFILE") is None, d
+            sh.run(f"cd {shlex.quote(str(home / 'a?c'))}")
+            assert sh.get("SHELLVAULT_PROFILE") == "account-a"
+            assert stub.env_calls() == [f"env --shell {self.SHELL} --no-input account-a"]
+
+    def test_save_refuses_a_directory_with_a_newline(
+        self, sh: ShellSession, home: Path, stub: StubShellvault
+    ) -> None:
+        """A newline in a directory name cannot make `--save` write a scope for another
+        path (issue 10, 12)."""
+        odd = home / "odd\n" / "etc"
+        odd.mkdir(parents=True)
+        where = f"printf '%s/odd\\n/etc' {shlex.quote(str(home))}"
+        sh.run(f"cd ({where} | string collect)" if self.SHELL == "fish" else f'cd "$({where})"')
+        assert sh.run("pwd").output.strip().endswith("/etc")
+        r = sh.run("with-role --save account-b")
+        assert r.status == 2 and "newline" in r.output
+        saved = home / ".config" / "shellvault" / "directories"
+        assert not saved.exists() or saved.read_text() == ""
+        assert sh.get("SHELLVAULT_PROFILE") is None
+
     def test_scope_files_inside_projects_are_ignored(
         self, sh: ShellSession, home: Path, stub: StubShellvault
     ) -> None:
@@ -1010,8 +1053,7 @@ class SharedShellTests:
         ]  # not [sso-session corp]
         # `[ profile  spaced ]` is no profile to config.py (its section name starts with
         # a space), so completion does not offer it either (issue 9: one reading).
-        spaced = "spa" if self.READS_LIKE_CONFIG else "spaced"
-        assert sh.complete("with-role spa") == ["with-role", spaced]
+        assert sh.complete("with-role spa") == ["with-role", "spa"]
         assert sh.complete("with-role cen") == ["with-role", "central"]
         assert sh.complete("with-role --sa") == ["with-role", "--save"]
         assert sh.complete("with-role --save cen") == ["with-role", "--save", "central"]
@@ -1047,8 +1089,7 @@ class SharedShellTests:
         )
         assert sh.complete("shellvault env dev.") == ["shellvault", "env", "dev.admin"]
         # an indented `[ profile x ]` is no profile to config.py: not offered
-        team = "team/" if self.READS_LIKE_CONFIG else "team/ops-admin"
-        assert sh.complete("with-role team/") == ["with-role", team]
+        assert sh.complete("with-role team/") == ["with-role", "team/"]
         assert sh.complete("shellvault auth crlf") == ["shellvault", "auth", "crlf-role"]
         assert sh.complete("shellvault rm def") == ["shellvault", "rm", "default"]
         assert sh.complete("shellvault env comm") == ["shellvault", "env", "comm"]
@@ -1060,9 +1101,6 @@ class SharedShellTests:
         """Completion offers exactly config.py's profile names (one definition of a
         section header), and inserts each as one literal word (issue 10, item 8)."""
         from shellvault.config import AwsConfig
-
-        if not self.READS_LIKE_CONFIG:
-            pytest.xfail("this plugin's completion still reads headers itself")
 
         cfg = home / ".aws" / "config"
         cfg.write_text(

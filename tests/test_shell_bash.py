@@ -31,7 +31,6 @@ def _bash_version(sh: ShellSession) -> tuple[int, int]:
 
 class TestBash(SharedShellTests):
     SHELL = "bash"
-    READS_LIKE_CONFIG = True
 
     def hook_count(self, sh: ShellSession) -> int:
         out = sh.run(

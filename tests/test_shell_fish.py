@@ -20,7 +20,6 @@ from tests.shellharness import (
 
 class TestFish(SharedShellTests):
     SHELL = "fish"
-    READS_LIKE_CONFIG = True
 
     def hook_count(self, sh: ShellSession) -> int:
         out = sh.run(

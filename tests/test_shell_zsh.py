@@ -21,7 +21,6 @@ from tests.shellharness import (
 
 class TestZsh(SharedShellTests):
     SHELL = "zsh"
-    READS_LIKE_CONFIG = True
 
     def hook_count(self, sh: ShellSession) -> int:
         out = sh.run(
