@@ -39,9 +39,7 @@ __sv_plain='' __sv_state='' __sv_cchg=0 __sv_dchg=0
 # The clock without a process: bash 5 has $EPOCHSECONDS; bash 4.2+ printf's
 # %(...)T; bash 3.2 takes `date +%s` once, then counts $SECONDS.
 __sv_printf_time=0
-if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 2))); then
-  __sv_printf_time=1
-fi
+((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 2))) && __sv_printf_time=1
 
 _shellvault_now() {
   if [ -n "${EPOCHSECONDS:-}" ]; then
@@ -190,8 +188,7 @@ _shellvault_restore() {
 
 # ------------------------------------------------------------------ asking shellvault
 _shellvault_credkey() { # what, when it changes, needs an answer -> __sv_key
-  __sv_key="${SHELLVAULT_PROFILE-}:${SHELLVAULT_EXPIRES-}:${SHELLVAULT_REFRESH_WITHIN-}"
-  __sv_key="$__sv_key:${SHELLVAULT_PROMPT_WARN-}"
+  __sv_key="${SHELLVAULT_PROFILE-}:${SHELLVAULT_EXPIRES-}:${SHELLVAULT_REFRESH_WITHIN-}:${SHELLVAULT_PROMPT_WARN-}"
 }
 
 _shellvault_bkey() { # which of __sv_bounds hold $PWD -> __sv_bk
