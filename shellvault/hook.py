@@ -477,6 +477,8 @@ def with_role(d: Decision, args: list[str]) -> int:
             return 0
         elif opt == "--":
             break
+        elif opt in ("--server", "--region"):
+            raise UsageError("with-role: --server and --region need a COMMAND")
         else:
             raise UsageError(f"with-role: unknown option {printable(opt)}\n{USAGE.rstrip()}")
     st, pwd = d.state, d.ask.pwd

@@ -787,6 +787,17 @@ class SharedShellTests:
         assert "alias:account-a" in r.output
         assert sh.get("SHELLVAULT_PROFILE") is None
 
+    def test_with_role_server_and_region_pass_through(
+        self, sh: ShellSession, stub: StubShellvault
+    ) -> None:
+        sh.run("with-role --server --region eu-north-1 account-b sh -c 'exit 0'")
+        assert stub.calls()[-1] == "exec --server --region eu-north-1 account-b -- sh -c exit 0"
+        r = sh.run("with-role --region eu-north-1 account-b sh -c 'echo in:$SHELLVAULT_PROFILE'")
+        assert "in:account-b" in r.output
+        assert stub.env_calls()[-1] == f"env --shell {self.SHELL} --region eu-north-1 account-b"
+        r = sh.run("with-role --server account-b")
+        assert r.status == 2 and "need a COMMAND" in r.output
+
     def test_with_role_failure_does_not_run_the_command(
         self, sh: ShellSession, home: Path, stub: StubShellvault
     ) -> None:

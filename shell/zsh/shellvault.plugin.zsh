@@ -279,6 +279,8 @@ _shellvault_precmd() {
 # credentials; no scope is followed inside it. Every other form is shellvault's.
 with-role() {
   local __sv_server= __sv_region= __sv_env
+  local -a __sv_all
+  __sv_all=("$@")
   while (( $# )); do
     case $1 in
       --server) __sv_server=1 ;;
@@ -305,7 +307,7 @@ with-role() {
     )
     return
   fi
-  _shellvault_with_role_ask "$@"
+  _shellvault_with_role_ask "${__sv_all[@]}"
 }
 
 _shellvault_with_role_ask() {
