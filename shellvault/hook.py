@@ -616,12 +616,13 @@ def main(argv: list[str], issue: Issuer = engine_issuer,
         now=int(time.time()),
     )
     if verb == "direnv-watch" and len(args) == 1:
+        # Two lines, read as data by shell/direnv/shellvault.sh: the stamp, the config.
         from .config import config_path
 
-        out = Script(shell)
-        out.lines.append(" ".join(["watch_file", out.quote(str(paths.stamp_path(args[0], environ))),
-                                   out.quote(str(config_path()))]))
-        code, text = 0, out.text()
+        watched = [str(paths.stamp_path(args[0], environ)), str(config_path())]
+        if any("\n" in p for p in watched):
+            return 1
+        code, text = 0, "".join(p + "\n" for p in watched)
     elif verb == "profiles":
         config, cache = profiles_cache(environ)
         out = Script(shell)

@@ -236,15 +236,22 @@ __shellvault_direnv_watchdog() { # PID SECONDS
 }
 
 # watch_file the profile's stamp and the AWS config file, as shellvault names
-# them (`shellvault hook bash -- direnv-watch PROFILE`: no path rule here).
+# them: `shellvault hook bash -- direnv-watch PROFILE` prints the two paths, one
+# per line (read as data, never evaluated; no path rule here).
 __shellvault_direnv_watch() { # PROFILE
-  local bin="${SHELLVAULT_BIN:-}" out=""
+  local bin="${SHELLVAULT_BIN:-}" out="" stamp="" config=""
   if [ -z "$bin" ]; then
     bin=$(command -v shellvault 2>/dev/null) || return 0
   fi
   out=$("$bin" hook bash -- direnv-watch "$1" </dev/null 2>/dev/null) || return 0
+  stamp=${out%%$'\n'*}
+  config=${out#*$'\n'}
+  case "$stamp:$config" in
+    /*:/*) ;;
+    *) return 0 ;;
+  esac
   if declare -F watch_file >/dev/null 2>&1; then
-    eval "$out"
+    watch_file "$stamp" "$config"
   fi
 }
 
