@@ -3,8 +3,13 @@
 Sources read (public code, not copied): 99designs/aws-vault ``vault/config.go`` (v7,
 the ``populateFromConfigFile`` / ``populateFromEnv`` / ``LoadFromProfile`` logic),
 ``vault/vault.go`` (``AWS_MIN_TTL``), ``USAGE.md``; the ByteNess/aws-vault fork's
-``vault/config.go`` (``endpoint_url``, source_profile loop detection); go-ini
-``parser.go`` / ``section.go`` with the options aws-vault passes.
+``vault/config.go`` (``endpoint_url``, source_profile loop detection, ``mfa_process``
+inherited from the source profile); go-ini ``parser.go`` / ``section.go`` with the
+options 99designs passes.  Both keep the ``[default]`` fallback: ``populateFromConfigFile``
+ends every include chain in ``[default]``, for every setting, and a name whose only trace
+is keys in the keyring resolves with ``[default]``'s settings (ByteNess
+``TestProfileResolvable``, ``TestMissingProfileInheritsDefault``).  Measured against both
+suites, case by case: ``tests/test_awsvault_compat.py``.
 
 The package, one job per module:
 
@@ -26,7 +31,27 @@ always be absent; source_profile loops are errors (99designs recursed forever); 
 implicit ``[default]`` fallback a profile seen before ends the chain quietly (aws-vault
 reports a loop, so an ``include_profile`` in ``[default]`` broke every profile); only the
 sections a resolution needs are parsed, so a malformed line elsewhere is not reported;
-``profile_names`` lists ``default`` whenever a ``[default]`` section exists.
+``profile_names`` lists ``default`` whenever a ``[default]`` section exists; an unquoted
+value is cut at its first ``#`` or ``;`` as go-ini reads it for 99designs (ByteNess sets
+``SpaceBeforeInlineComment`` and keeps a ``#`` not preceded by a space).
+
+Where the STS requests differ (the departures of ``tests/test_awsvault_compat.py``,
+explained in the README's aws-vault section):
+
+  * ``mfa_serial`` only on the role profile (the AWS CLI's style): aws-vault sends the
+    code with the AssumeRole; shellvault takes one MFA session (GetSessionToken) for that
+    device and assumes the role from it, so every role naming the device shares it.
+  * A role profile that holds its own keys and an ``mfa_serial`` (role session of 1 h or
+    less): aws-vault sends one AssumeRole with the code and asks again when the role
+    session ends; shellvault takes the MFA session and assumes the role from it, so the
+    role's hourly refresh needs no code for 8 h (what ByteNess does when the keys are in
+    a separate source profile).  A lone role asking for more than 1 h gets one AssumeRole
+    with the code, as in aws-vault.
+
+Not differences: a chain of roles takes one MFA session and caps every hop at 1 h, the
+first too (ByteNess); the MFA session's code comes from the ``mfa_process`` of the profile
+holding the keys, a role's own code from its own or its source's ``mfa_process``
+(ByteNess); web identity profiles are chain roots (``engine/webidentity.py``).
 
 TTLs (``ttls``): session 1h (``AWS_SESSION_TOKEN_TTL``), chained session 8h
 (``AWS_CHAINED_SESSION_TOKEN_TTL``), assume role 1h (``AWS_ASSUME_ROLE_TTL``, which
