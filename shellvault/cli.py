@@ -22,6 +22,15 @@ if TYPE_CHECKING:  # imported lazily at run time: each command loads only what i
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+NO_INPUT_STS_BUDGET = 8.0  # seconds for a whole STS request under --no-input
+LIST_COLUMN_LIMIT = 40  # `list` pads its columns to at most this many characters
+
+
+def _notice(message: str) -> None:
+    from .tty import notice
+
+    notice(message)
+
 
 def _die(exc: BaseException | None) -> NoReturn:
     sys.exit(output.fail(exc))
@@ -65,6 +74,12 @@ def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | Non
            min_ttl: int | None = None, region: str | None = None) -> Issued:
     from .engine import Engine, Request
 
+    if no_input:
+        from .lock import never_wait_for_input
+        from .sts import set_time_budget
+
+        never_wait_for_input(name)  # nor wait for another process that is prompting
+        set_time_budget(NO_INPUT_STS_BUDGET)  # a prompt hook is waiting
     vault = _vault(no_input)
     profile = _resolve(name, region, vault)
     request = Request(no_input=no_input, mfa_token=mfa_token, duration=_duration(duration),
@@ -236,10 +251,10 @@ def exec_command(profile: str, command: tuple[str, ...], serve: bool,
     try:
         os.execvpe(argv[0], argv, environ)
     except FileNotFoundError:
-        sys.stderr.write(f"shellvault: command not found: {argv[0]}\n")
+        _notice(f"command not found: {argv[0]}")
         sys.exit(127)
     except PermissionError:
-        sys.stderr.write(f"shellvault: permission denied: {argv[0]}\n")
+        _notice(f"permission denied: {argv[0]}")
         sys.exit(126)
 
 
@@ -288,8 +303,7 @@ def auth_command(profile: str, mfa_token: str | None, duration: str | None) -> N
     issued = _issue(profile, False, mfa_token, duration)
     expires = issued.session.credentials.expires
     until = time.strftime("%H:%M", time.localtime(expires)) if expires else "-"
-    click.echo(f"shellvault: {profile} ready until {until} ({seconds_left_text(expires)} left)",
-               err=True)
+    _notice(f"{profile} ready until {until} ({seconds_left_text(expires)} left)")
 
 
 @cli.command("login")
@@ -544,7 +558,11 @@ def list_command(as_json: bool) -> None:
             + [f"server:pid {v['pid']}" for v in row["servers"]]) or "-"
         credentials = row["credentials"] or (f"via {row['source']}" if row["source"] else "-")
         table.append((row["profile"], credentials, sessions))
-    widths = [max(len(r[i]) for r in table) for i in range(2)]
+    from .tty import printable
+
+    table = [(printable(a), printable(b), printable(c)) for a, b, c in table]
+    # A very long name overflows its own row only, never pads every row to its length.
+    widths = [min(max(len(r[i]) for r in table), LIST_COLUMN_LIMIT) for i in range(2)]
     for r in table:
         click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}")
     from .vault import backend_in_use
@@ -575,8 +593,7 @@ def remove_command(profile: str, force: bool) -> None:
         touch_stamp(entry.profile, None)
     if not removed:
         raise UsageError(f"no access key was stored for {profile}")
-    click.echo(f"shellvault: deleted the access key of {profile} and {len(sessions)} "
-               "cached session(s)", err=True)
+    _notice(f"deleted the access key of {profile} and {len(sessions)} cached session(s)")
 
 
 @cli.command("clear")
@@ -613,8 +630,10 @@ def init_command(shell: str) -> None:
 @_guarded
 def profiles_command() -> None:
     """List profile names from the AWS config file."""
+    from .tty import printable
+
     for name in _config().profile_names():
-        click.echo(name)
+        click.echo(printable(name))  # one name per line, no terminal control bytes
 
 
 from .unlock import register as _register_unlock  # noqa: E402 (needs _guarded above)

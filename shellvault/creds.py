@@ -94,7 +94,7 @@ def account_from_arn(arn: str | None) -> str | None:
     if not arn:
         return None
     parts = arn.split(":")
-    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+    return parts[4] if len(parts) > 5 and parts[4].isascii() and parts[4].isdigit() else None
 
 
 def seconds_left_text(expires: int | None, now: float | None = None) -> str:

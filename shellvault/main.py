@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 
@@ -39,7 +40,7 @@ def _parse_fast(argv: list[str]) -> tuple[str, str, str, int | None, bool, str |
             if value is None:
                 return None
             if arg == "--min-ttl":
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit()):  # not "²"
                     return None
                 min_ttl = int(value)
             else:
@@ -106,6 +107,28 @@ def _init_fast(argv: list[str]) -> int | None:
     return 0
 
 
+def _not_utf8(argv: list[str], environ: Mapping[str, str]) -> str | None:
+    """What, among the arguments and the variables shellvault reads, holds bytes that are
+    not UTF-8 (Python keeps them as surrogate escapes, which no store, D-Bus or output
+    can carry). Checked once here, so no code path meets them later."""
+    for index, arg in enumerate(argv, 1):
+        if not arg.isascii() and _has_surrogates(arg):
+            return f"argument {index}"
+    for name, value in environ.items():
+        if (name.startswith(("AWS_", "SHELLVAULT_")) and not value.isascii()
+                and _has_surrogates(value)):
+            return f"the environment variable {name}"
+    return None
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _closed_stdout(argv: list[str]) -> NoReturn:
     """The reader of stdout went away (`shellvault env x | head -c0`, or the fish form
     `shellvault env x | source` typed into bash): one line, not Python's complaints."""
@@ -132,6 +155,12 @@ def main() -> None:
 
             code: int | None = hook_main(argv[1:])
         else:
+            bad = _not_utf8(argv, os.environ)
+            if bad:
+                from .tty import notice
+
+                notice(f"{bad} is not valid UTF-8 text; nothing was changed")
+                sys.exit(2)
             code = _init_fast(argv) if argv[:1] == ["init"] else fast_path(argv)
         if code is None:
             from .cli import run
@@ -141,8 +170,10 @@ def main() -> None:
     except BrokenPipeError:
         _closed_stdout(argv)
     except OSError as exc:  # the machine's problem (permissions, a full disk), not a bug
+        from .tty import notice
+
         where = f" ({exc.filename})" if exc.filename else ""
-        sys.stderr.write(f"shellvault: {exc.strerror or exc.__class__.__name__}{where}\n")
+        notice(f"{exc.strerror or exc.__class__.__name__}{where}")
         sys.exit(1)
     except Exception as exc:
         if os.environ.get("SHELLVAULT_DEBUG"):

@@ -13,15 +13,15 @@ import sys
 from collections.abc import Mapping
 
 from .errors import InputNeeded, Interrupted, ShellvaultError, UsageError
-from .tty import ask, has_tty
+from .tty import ask, command, has_tty
 
-CODE_RE = re.compile(r"^\d{6}$")
+CODE_RE = re.compile(r"[0-9]{6}")  # ASCII digits only: \d also takes full-width digits
 PROMPTS = ("terminal", "ykman", "zenity", "kdialog", "osascript")
 
 
 def check_code(code: str, source: str) -> str:
     code = code.strip()
-    if not CODE_RE.match(code):
+    if not CODE_RE.fullmatch(code):
         raise UsageError(f"the MFA code from {source} is not six digits; nothing was sent to AWS")
     return code
 
@@ -78,10 +78,13 @@ def get_code(
 ) -> str:
     if token:
         return check_code(token, "--mfa-token")
+    from .lock import mark_prompting
+
+    mark_prompting()  # every source below may wait for a person
     if mfa_process:
         return check_code(_run([mfa_process], f"mfa_process of profile {profile}", shell=True),
                           f"mfa_process of profile {profile}")
-    login_hint = f"run 'shellvault auth {profile}' in a terminal"
+    login_hint = f"run {command('auth', profile)} in a terminal"
     if no_input:
         raise InputNeeded(f"{profile} needs an MFA code; {login_hint}")
     kind = (environ.get("SHELLVAULT_MFA_PROMPT") or "").strip().lower() or _default_prompt(environ)

@@ -60,17 +60,18 @@ def emit(text: str, eval_hint_profile: str | None = None) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
     if eval_hint_profile and sys.stdout.isatty():
-        sys.stderr.write(
-            f'shellvault: to load these into your shell, run: eval "$(shellvault env '
-            f'{eval_hint_profile})"\n'
-        )
+        from .tty import command, notice
+
+        notice(f'to load these into your shell, run: eval "$({command("env", eval_hint_profile)})"')
 
 
 def fail(exc: BaseException | None) -> int:
     if exc is None:
         sys.stderr.write("\nshellvault: interrupted; nothing was changed\n")
         return 130
-    sys.stderr.write(f"shellvault: {exc}\n")
+    from .tty import notice
+
+    notice(str(exc))  # one line whatever names or AWS texts the message carries
     return int(getattr(exc, "exit_code", 1))
 
 

@@ -13,6 +13,47 @@ from .errors import StsError
 
 DEFAULT_REGION = "us-east-1"
 
+# The whole of one STS request, retries included, may take this long: a person waits for
+# it, and with --no-input a prompt hook does (`set_time_budget`). Each attempt gets a
+# third of it to answer; an attempt that could not end within it is not started.
+_time_budget = 30.0
+
+
+def set_time_budget(seconds: float) -> None:
+    global _time_budget
+    _time_budget = seconds
+
+
+class _OutOfTime(Exception):
+    """Internal: no time left for another attempt; `last` is why the previous one failed."""
+
+    def __init__(self, last: object) -> None:
+        super().__init__("out of time")
+        self.last = last
+
+
+def _bound_time(client: Any, connect: float, read: float) -> None:
+    import time
+
+    state: dict[str, Any] = {"start": 0.0, "sent": 0, "last": None}
+
+    def start(**_: Any) -> None:
+        state.update(start=time.monotonic(), sent=0, last=None)
+
+    def received(exception: object = None, parsed_response: object = None, **_: Any) -> None:
+        state["last"] = exception or parsed_response
+
+    def before_send(**_: Any) -> None:
+        left = _time_budget - (time.monotonic() - state["start"])
+        if state["sent"] and left < connect + read:
+            raise _OutOfTime(state["last"])
+        state["sent"] += 1
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-call.{service}", start)
+    client.meta.events.register(f"response-received.{service}", received)
+    client.meta.events.register(f"before-send.{service}", before_send)
+
 
 # Longest piece of a botocore message quoted in ours (a value from the file can be huge).
 _DETAIL_MAX = 200
@@ -42,13 +83,14 @@ def _client(creds: Credentials, profile_name: str, region: str | None,
             profile=profile_name if profile_name in sdk_config["profiles"] else None
         )
         session._config = sdk_config  # what `full_config` would have parsed from the file
+        connect, read = min(5.0, _time_budget / 4), _time_budget / 3
         config = botocore.config.Config(
-            connect_timeout=5,
-            read_timeout=20,
+            connect_timeout=connect,
+            read_timeout=read,
             retries={"mode": "standard", "max_attempts": 5},  # throttling backs off, retries
             user_agent_extra="shellvault",
         )
-        return session.create_client(
+        client = session.create_client(
             service,
             region_name=region or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
@@ -62,6 +104,8 @@ def _client(creds: Credentials, profile_name: str, region: str | None,
             f"cannot use the settings of profile {profile_name} for {service.upper()}: "
             f"{_one_line(exc)}"
         ) from None
+    _bound_time(client, connect, read)
+    return client
 
 
 def client(service: str, creds: Credentials, profile_name: str, region: str | None) -> Any:
@@ -90,11 +134,14 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
     )
 
     endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "STS")
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+    if isinstance(exc, _OutOfTime) and isinstance(exc.last, Exception):
+        exc = exc.last  # the last attempt's failure says why
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, _OutOfTime)):
+        return StsError(f"STS at {endpoint} did not answer within {_time_budget:g} s; check "
+                        "your network, proxy or AWS_ENDPOINT_URL_STS; nothing was changed")
+    if isinstance(exc, EndpointConnectionError):
         return StsError(f"cannot reach STS at {endpoint}; check your network, proxy or "
                         "AWS_ENDPOINT_URL_STS; nothing was changed")
-    if isinstance(exc, ReadTimeoutError):
-        return StsError(f"STS at {endpoint} did not answer in time; try again")
     if isinstance(exc, NoRegionError):
         return StsError(f"no region for {subject}; set region in its profile")
     if isinstance(exc, ParamValidationError):

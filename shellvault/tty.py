@@ -27,6 +27,9 @@ def ask(prompt: str, *, secret: bool = False, why: str = "an answer") -> str:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         raise InputNeeded(f"{why} is needed but there is no terminal to ask on") from None
+    from .lock import mark_prompting
+
+    mark_prompting()  # a `--no-input` caller waiting on our lock gives up instead
     with open(fd, "r+b", buffering=0) as tty:
         old = None
         try:
@@ -37,7 +40,7 @@ def ask(prompt: str, *, secret: bool = False, why: str = "an answer") -> str:
                 new = termios.tcgetattr(fd)
                 new[3] &= ~termios.ECHO
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-            tty.write(prompt.encode())
+            tty.write(printable(prompt).encode())
             line = b""
             while not line.endswith(b"\n"):
                 chunk = tty.read(1)
@@ -56,6 +59,42 @@ def ask(prompt: str, *, secret: bool = False, why: str = "an answer") -> str:
     return line.decode(errors="replace").strip()
 
 
+# Characters that must not reach a terminal from a name or a message: they move the
+# cursor, retitle the window (OSC), reorder text (bidi overrides) or end the line.
+_UNSAFE = frozenset(
+    [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
+    + ["\u2028", "\u2029", "\u200e", "\u200f"] + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+
+
+def printable(text: str) -> str:
+    """`text` safe to show on one terminal line: control characters, bidi overrides and
+    line breaks become visible escapes (\\x1b, \\n, \\u202e), and bytes that were not UTF-8
+    (surrogate escapes from the environment, argv or a file) become \\xNN."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        code = ord(c)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif c in _UNSAFE or 0xD800 <= code <= 0xDFFF:
+            out.append(c.encode("unicode_escape").decode("ascii") if code < 0x10000 else c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def command(*words: str) -> str:
+    """A shellvault command line to show a user, each word quoted for a POSIX shell, so a
+    hostile profile name copied from a message cannot run anything."""
+    import shlex
+
+    return " ".join(["shellvault", *(shlex.quote(w) for w in words)])
+
+
 def notice(message: str) -> None:
-    sys.stderr.write(f"shellvault: {message}\n")
+    """One line on stderr, whatever names or AWS texts `message` carries."""
+    sys.stderr.write(f"shellvault: {printable(message)}\n")
     sys.stderr.flush()
