@@ -195,6 +195,7 @@ class FileStore:
         self._attempts = attempts  # a typed passphrase may be retyped, like sudo's
         self._key: bytes | None = None
         self._meta: Meta | None = None  # the meta.json our key was checked against
+        self._holding_lock = False
 
     def describe(self) -> str:
         return f"encrypted file store {self.directory}"
@@ -213,7 +214,7 @@ class FileStore:
         try:
             text = self.meta_path.read_bytes()
         except FileNotFoundError:
-            if not self.directory.exists() and self._restore_interrupted_swap():
+            if self._restored():
                 return self.read_meta()
             return None
         except OSError as exc:
@@ -226,9 +227,13 @@ class FileStore:
                 f"{self.directory} away to start an empty store"
             ) from None
 
-    def _restore_interrupted_swap(self) -> bool:
-        # Only where RENAME_EXCHANGE is missing is a passphrase change two renames; a crash
-        # between them leaves the old store under its parking name: put it back.
+    def _restored(self) -> bool:
+        """True if the store directory was missing and has been put back.
+
+        Only where RENAME_EXCHANGE is missing is a passphrase change two renames; a crash
+        between them leaves the old store under its parking name."""
+        if self.directory.exists():
+            return False
         parked = sorted(self.directory.parent.glob(f".{self.directory.name}.old-*"))
         if not parked:
             return False
@@ -241,6 +246,9 @@ class FileStore:
     def _locked(self) -> Iterator[None]:
         import fcntl
 
+        if self._holding_lock:  # flock() on a second descriptor would wait for ourselves
+            yield
+            return
         ensure_private_dir(self.lock_path.parent)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -256,8 +264,10 @@ class FileStore:
                             f"{int(LOCK_WAIT)}s; nothing was changed"
                         ) from None
                     time.sleep(0.01)
+            self._holding_lock = True
             yield
         finally:
+            self._holding_lock = False
             os.close(fd)  # closing releases the flock
 
     # -- keys ---------------------------------------------------------------------------
@@ -368,7 +378,7 @@ class FileStore:
         try:
             text = path.read_bytes()
         except FileNotFoundError:
-            return None
+            return self._blob(name, path) if self._restored() else None
         except OSError as exc:
             raise VaultError(f"cannot read {path}: {exc.strerror}") from None
         try:
@@ -409,7 +419,7 @@ class FileStore:
             write_private_file(self._path(name), json.dumps(record).encode())
 
     def delete(self, name: str) -> bool:
-        if not self._path(name).exists():
+        if not self._path(name).exists() and not (self._restored() and self._path(name).exists()):
             return False
         self.unlock()  # only the passphrase holder may delete
         with self._locked():
@@ -424,7 +434,7 @@ class FileStore:
         try:
             entries = os.listdir(self.directory)
         except FileNotFoundError:
-            return []
+            return self.names() if self._restored() else []
         return sorted(unquote(e[: -len(SUFFIX)]) for e in entries
                       if e.endswith(SUFFIX) and not e.startswith("."))
 

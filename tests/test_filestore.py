@@ -271,3 +271,26 @@ def test_children_never_inherit_the_passphrase(aws_home: Any, tmp_path: Path) ->
         assert "SHELLVAULT_FILE_PASSPHRASE" not in environment, kind
         assert aws_home.passphrase not in environment, kind
     assert "AWS_SESSION_TOKEN=" in Path(f"{seen}.exec").read_text()
+
+
+def test_a_crash_between_the_two_renames_of_a_passphrase_change_restores_the_old_store(
+    tmp_path: Path,
+) -> None:
+    """Where RENAME_EXCHANGE is missing (macOS, some file systems) passwd renames twice;
+    a crash in between leaves the old store parked beside a complete new one. The next
+    opener puts the old one back, under the lock, and the next passwd removes the rest."""
+    directory = tmp_path / "vault"
+    store = _store(directory, "old")
+    store.set("a", "1")
+    store.set("b", "2")
+    new_copy = tmp_path / ".vault.new-4242"
+    import shutil
+
+    shutil.copytree(directory, new_copy)  # stands for the finished re-encryption
+    directory.rename(tmp_path / ".vault.old-4242")  # the first rename; then the crash
+    reopened = _store(directory, "old")
+    assert reopened.get("a") == "1" and reopened.names() == ["a", "b"]
+    assert not (tmp_path / ".vault.old-4242").exists()
+    assert reopened.change_passphrase("old", "new") == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vault", "vault.lock"]
+    assert _store(directory, "new").get("b") == "2"
