@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from shellvault.errors import SignInNeeded
 from shellvault.sso import SsoTarget
-from shellvault.sso_token import ITEM_PREFIX, SignIns, token_key
+from shellvault.sso_token import SignIns
 from shellvault.vault import Vault, open_store
 from tests.conftest import SvHome
 from tests.sso_harness import (
@@ -24,7 +23,6 @@ from tests.sso_harness import (
     sso_home,
     sso_server,
 )
-from tests.world import World
 
 __all__ = ["sso_home", "sso_server"]
 
@@ -82,12 +80,6 @@ def test_ended_session_needs_sign_in_without_input(signins: SignIns, sso_home: S
     assert sso_server.stats().get("CreateToken:refresh_token", 0) == before
 
 
-def test_never_signed_in_no_input(signins: SignIns, sso_home: SvHome) -> None:
-    with pytest.raises(SignInNeeded, match="corp is not signed in: run 'shellvault sso login x'"):
-        signins.token(TARGET, subject="x", no_input=True)
-    assert browser_tabs(sso_home) == []
-
-
 def test_device_flow_honours_slow_down(signins: SignIns, sso_home: SvHome,
                                        sso_server: SsoServer) -> None:
     sso_server.control("settings", {"slow_down_first": 1})
@@ -100,23 +92,3 @@ def test_device_flow_honours_slow_down(signins: SignIns, sso_home: SvHome,
     assert stats["slow_down"] == 1
     assert stats["tokens_issued"] == 1
     assert token.refresh_token is None  # the legacy form gets no refresh token
-
-
-def test_token_only_in_the_encrypted_store(signins: SignIns, sso_home: SvHome,
-                                           sso_server: SsoServer) -> None:
-    token = signins.token(TARGET, subject=SESSION)
-    secrets = [token.access_token, str(token.refresh_token),
-               token.registration.client_secret]
-    found = [p for p in Path(sso_home.home).rglob("*") if p.is_file()
-             and any(s.encode() in p.read_bytes() for s in secrets)]
-    assert found == []
-    assert signins.store.vault.store.get(ITEM_PREFIX + token_key(TARGET))  # but it is stored
-    assert not (Path(sso_home.home) / ".aws" / "sso").exists()
-
-
-def test_forget_revokes(signins: SignIns, sso_server: SsoServer, world: World) -> None:
-    token = signins.token(TARGET, subject=SESSION)
-    signins.forget(TARGET)
-    assert token.access_token not in sso_server.tokens()[0]
-    assert signins.store.get(TARGET) is None
-    assert sso_server.stats()["Logout"] == 1
