@@ -7,6 +7,7 @@ from __future__ import annotations
 from tests.conftest import SvHome, require_program
 from tests.shellharness import ShellSession
 from tests.sso_harness import SsoServer, browser_tabs, sso_home, sso_server
+from tests.world import ACCOUNT_B
 
 __all__ = ["sso_home", "sso_server"]
 
@@ -18,6 +19,8 @@ def test_prompt_hook_says_sign_in_once_and_opens_no_browser(sso_home: SvHome,
         loaded = sh.run('eval "$(shellvault env sso-a)"')
         assert loaded.status == 0, loaded.output
         assert "aws:sso-a" in sh.segment
+        other = sh.run("with-role sso-b printenv SHELLVAULT_ACCOUNT")  # same sign-in
+        assert (other.status, other.output.strip()) == (0, ACCOUNT_B)
         sso_server.control("end-sessions", {})
         # Make the next prompt refresh now (the credentials have an hour left).
         refreshed = sh.run("export SHELLVAULT_REFRESH_WITHIN=7200")
