@@ -274,8 +274,9 @@ def _exec_server(profile: str, argv: list[str], refresh_window: str | None, regi
                              "1m and 12h (e.g. 15m)")
         window = parsed
     seconds = _duration(duration)
-    resolved = _resolve(profile, region)
-    engine = Engine(_vault(no_input))
+    vault = _vault(no_input)
+    resolved = _resolve(profile, region, vault)
+    engine = Engine(vault)
 
     def issue(interactive: bool, min_ttl: int) -> Session:
         request = Request(no_input=no_input or not interactive, duration=seconds,
@@ -323,10 +324,11 @@ def login_command(profile: str, to_stdout: bool, path: str | None, region: str |
 
     page = console.check_path(path)
     seconds = _duration(duration)
-    resolved = _resolve(profile, region)
+    vault = _vault(no_input)
+    resolved = _resolve(profile, region, vault)
     partition = console.partition_of(resolved, resolved.region)
     endpoint = console.federation_endpoint(partition)
-    engine = Engine(_vault(no_input))
+    engine = Engine(vault)
     request = Request(no_input=no_input, mfa_token=mfa_token, duration=seconds)
     if console.needs_federation(resolved):
         session = console.federation_session(engine, resolved, seconds)
@@ -360,8 +362,9 @@ def rotate_command(profile: str, no_input: bool, mfa_token: str | None) -> None:
 
     if mfa_token is not None:
         mfa_token = check_code(mfa_token, "--mfa-token")
-    resolved = _resolve(profile)
-    done = rotate(Engine(_vault(no_input)), resolved,
+    vault = _vault(no_input)
+    resolved = _resolve(profile, vault=vault)
+    done = rotate(Engine(vault), resolved,
                   Request(no_input=no_input, mfa_token=mfa_token, min_ttl=300))
     click.echo(f"shellvault: rotated the access key of {done.profile} (IAM user {done.user}): "
                f"{done.new_key} is stored and works, {done.old_key} is deleted; "

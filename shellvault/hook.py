@@ -571,9 +571,12 @@ def engine_issuer(profile: str, no_input: bool, min_ttl: int | None) -> Assignme
     from .vault import Vault, open_store
 
     try:
-        prof = AwsConfig.load().resolve(profile, config_environ())
-        issued = Engine(Vault(open_store(no_input=no_input))).issue(
-            prof, Request(no_input=no_input, min_ttl=min_ttl))
+        vault = Vault(open_store(no_input=no_input))
+        config = AwsConfig.load()
+        # A profile known only by its stored keys resolves, as in `env` (aws-vault's rule).
+        stored = not config.has_profile(profile) and vault.get_master(profile) is not None
+        prof = config.resolve(profile, config_environ(), keys_stored=stored)
+        issued = Engine(vault).issue(prof, Request(no_input=no_input, min_ttl=min_ttl))
     except ConfigError as exc:
         raise ShellvaultError(str(exc)) from None
     return contract(issued.session, issued.profile.name, issued.region)
