@@ -276,10 +276,6 @@ class Vault:
         self.environ = environ
         self.index = SessionIndex(environ)
 
-    @property
-    def backend(self) -> str:
-        return self.store.name
-
     # -- master keys ---------------------------------------------------------------------
     def get_master(self, profile: str) -> Credentials | None:
         text = self.store.get(f"master:{profile}")

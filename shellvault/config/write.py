@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ConfigError, InvalidValueError, quoted
 from .ini import WS, surrounded
 
-__all__ = ["append_section", "atomic_write", "check_name", "check_pair", "pair_lines"]
+__all__ = ["append_section", "atomic_write", "check_name", "check_pair"]
 
 
 def append_section(current: bytes, section: str, lines: list[str]) -> bytes:
@@ -27,11 +26,6 @@ def append_section(current: bytes, section: str, lines: list[str]) -> bytes:
     for line in lines:
         out += line.encode("utf-8", "surrogateescape") + nl
     return bytes(out)
-
-
-def pair_lines(name: str, values: Mapping[str, str], path: Path) -> list[str]:
-    check_name(name, path)
-    return [check_pair(k, v, name, path) for k, v in values.items() if v != ""]
 
 
 def check_name(name: str, path: Path) -> None:
