@@ -3,7 +3,7 @@
 Run it through ``scripts/bench`` (which installs what it needs); it writes
 ``benchmarks/RESULTS.md``. Everything runs against local servers only: a ``moto_server``
 on 127.0.0.1 and gnome-keyring's Secret Service on a private D-Bus session, started with the
-test harness's own classes (``tests/conftest.py``) and filled by ``tests/world.py``'s
+classes the tests use too (``testkit/``) and filled by ``testkit/world.py``'s
 ``build_world``. Scratch goes to ``.bench/run`` (a throwaway HOME and all logs).
 
 Timings come from hyperfine (``--export-json``); counts (processes, STS calls, MFA
@@ -35,8 +35,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.conftest import MotoServer, SecretService, SvHome  # noqa: E402
-from tests.world import World, build_world, client  # noqa: E402
+from testkit.home import SvHome  # noqa: E402
+from testkit.keyring import SecretService  # noqa: E402
+from testkit.moto import MotoServer  # noqa: E402
+from testkit.world import World, build_world, client  # noqa: E402
 
 MFA_CODE = "123456"  # moto accepts any code
 HYPERFINE = "/usr/bin/hyperfine"
@@ -1620,7 +1622,7 @@ def write_results(ctx: Ctx, path: Path, started: float, machine_rows: list[tuple
     lines += ["", "## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in machine_rows]
     lines += ["", "## Set-up", "",
-              "- moto_server on 127.0.0.1 with `tests/world.py`'s world (alice's keys and "
+              "- moto_server on 127.0.0.1 with `testkit/world.py`'s world (alice's keys and "
               "virtual MFA device in 123456789012, `Admin` roles in account-a and account-b); "
               "gnome-keyring's Secret Service on a private D-Bus session (the test harness's "
               "`MotoServer` and `SecretService`); a throwaway HOME under `.bench/run`.",

@@ -3,7 +3,7 @@ and one or more demo HOMEs, each ready to start a shell with the plugin loaded.
 
 ``Demo`` (a context manager) makes the temp dir, starts ``moto_server`` on 127.0.0.1
 (a free port, stopped by PID on exit), and builds the README walkthrough in it with
-``tests/world.py`` (the same world the tests use). ``Demo.make_home(shell)`` then
+``testkit/world.py`` (the same world the tests use). ``Demo.make_home(shell)`` then
 gives a ``DemoHome``: a fresh HOME with the walkthrough's ``~/.aws/config``,
 alice's keys stored with ``shellvault add central --env`` (encrypted file backend,
 ``DEMO_PASSPHRASE``), an rc file that loads the plugin and nothing of the user's own
@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-# The harness's moto launcher (free port, recorder, stop by PID tree) and the
-# walkthrough world: reused, not copied.
-from tests.conftest import MotoServer  # noqa: E402
-from tests.world import World, build_world  # noqa: E402
+# The moto launcher (free port, recorder, stop by PID tree) and the walkthrough world
+# the tests use too: testkit/, not the test suite.
+from testkit.moto import MotoServer  # noqa: E402
+from testkit.world import World, build_world  # noqa: E402
 
 SHELLS: tuple[str, ...] = ("bash", "zsh", "fish")
 

@@ -18,7 +18,7 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_is_clean() -> None:
     ruff = str(BIN / "ruff") if (BIN / "ruff").exists() else require_program("ruff")
-    done = _run([ruff, "check", "shellvault", "tests", "scripts", "demo", "benchmarks"])
+    done = _run([ruff, "check", "shellvault", "tests", "testkit", "scripts", "demo", "benchmarks"])
     assert done.returncode == 0, done.stdout + done.stderr
 
 
