@@ -218,7 +218,9 @@ class Demo:
         assert self.world is not None
         exe = shutil.which(shell)
         if exe is None:
-            raise DemoError(f"{shell} is not installed (apt-get install {shell})")
+            how = f"brew install {shell}" if sys.platform == "darwin" else (
+                f"your package manager, e.g. apt-get install {shell}")
+            raise DemoError(f"{shell} is not installed ({how}); or pick another with --shell")
         self._homes += 1
         home = self._dir(f"home-{self._homes}-{shell}")
         env = self.base_env(home)

@@ -86,3 +86,20 @@ def test_scripts_demo_on_a_mac_installs_nothing_when_the_venv_has_it(tmp_path: P
     helped = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "demo"), "--help"], env=env,
                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert helped.returncode == 0 and "--check" in helped.stdout
+
+
+def test_the_demo_imports_nothing_of_the_test_extras() -> None:
+    """What `.[demo]` installs is enough: pytest, hypothesis, mypy and ruff are absent."""
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('pytest', 'hypothesis', 'mypy', 'ruff', '_pytest'):\n"
+        "    sys.modules[name] = None  # importing it now fails\n"
+        f"sys.path.insert(0, {str(REPO_ROOT / 'demo')!r})\n"
+        "import demo_env, demo_check, demo_main\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=REPO_ROOT / "demo")
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
