@@ -152,3 +152,19 @@ def test_the_readme_real_account_section_works_as_written(sv_home: Any, world: A
     bashrc = (sv_home.home / ".bashrc").read_text()
     check = sv_home.run_program(["bash", "-c", bashrc + "\ntype -t with-role"])
     assert check.stdout.strip() == "function", check.stderr
+
+
+def test_the_japanese_readme_walks_the_same_commands() -> None:
+    """README.ja.md's section carries the same commands, config and policies, so the walk
+    above proves it too (its prose is a translation; its blocks are the same)."""
+    japanese = REPO_ROOT / "README.ja.md"
+    text = japanese.read_text()
+    heading = "## 実際の AWS アカウントでの設定"
+    assert heading in text
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    section = text[start:end]
+    blocks = [(m.group(2), "".join(line[len(m.group(1)):] + "\n"
+                                   for line in m.group(3).splitlines()))
+              for m in re.finditer(r"^( *)```(\w+)\n(.*?)^\1```", section, re.S | re.M)]
+    assert blocks == readme_blocks()
