@@ -95,6 +95,7 @@ def logout_command(profile_or_session: str | None) -> None:
 def sync_command(session: str, template: str | None, region: str | None, force: bool,
                  dry_run: bool) -> None:
     """Write a profile for every account and role SESSION can reach into the AWS config."""
+    from .sso import TokenRejected
     from .sso_config import target_for_session
     from .sso_sync import DEFAULT_TEMPLATE, check_template, discover, plan, write
     from .sso_token import SignIns
@@ -102,8 +103,13 @@ def sync_command(session: str, template: str | None, region: str | None, force: 
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     target = target_for_session(_config(), session)
-    token = SignIns(_vault()).token(target, subject=session)
-    planned = plan(session, discover(target, token), template, region or target.region)
+    signins = SignIns(_vault())
+    token = signins.token(target, subject=session)
+    try:
+        found = discover(target, token)
+    except TokenRejected:  # ended at IAM Identity Center before its time: refresh or sign in
+        found = discover(target, signins.token(target, subject=session, rejected=token))
+    planned = plan(session, found, template, region or target.region)
     outcome = write(planned, force=force, dry_run=dry_run)
     verb = "would add" if dry_run else "added"
     for name in outcome.added:

@@ -4,7 +4,14 @@ comments byte for byte, against the stand-in IAM Identity Center."""
 from __future__ import annotations
 
 from tests.conftest import SvHome
-from tests.sso_harness import SESSION, SsoServer, sso_config, sso_home, sso_server
+from tests.sso_harness import (
+    SESSION,
+    SsoServer,
+    browser_tabs,
+    sso_config,
+    sso_home,
+    sso_server,
+)
 from tests.world import ACCOUNT_A, ACCOUNT_B
 
 __all__ = ["sso_home", "sso_server"]
@@ -56,6 +63,11 @@ def test_sync_writes_profiles_byte_exactly(sso_home: SvHome, sso_server: SsoServ
     assert dry.returncode == 0 and f"would add corp_{ACCOUNT_A}_ReadOnly" in dry.stderr
     assert sso_home.config_path.read_text() == _synced(before)
     assert sso_server.stats()["approvals"] == 1
+    # The session ended at IAM Identity Center: sync signs in again (input is allowed).
+    sso_server.control("end-sessions", {})
+    ended = sso_home.run("sso", "sync", SESSION)
+    assert ended.returncode == 0 and "3 unchanged" in ended.stderr, ended.stderr
+    assert sso_server.stats()["approvals"] == 2 and len(browser_tabs(sso_home)) == 2
 
 
 def test_sync_never_overwrites_without_force(sso_home: SvHome) -> None:
