@@ -263,3 +263,74 @@ def test_a_session_under_the_window_is_never_served() -> None:
     assert status == 200
     assert issued == [900]
     assert _epoch(json.loads(body)["Expiration"]) >= _session(1000).credentials.expires - 1
+
+
+# The child of the MFA tests: one line per change of what the server answers.
+WATCHER = textwrap.dedent('''
+    import json, os, sys, time, urllib.request, urllib.error
+    url = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    token = os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+    first, last, failed = None, None, False
+    deadline = time.time() + 150
+    while time.time() < deadline:
+        request = urllib.request.Request(url, headers={"Authorization": token})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                seen = "200 " + json.loads(response.read())["AccessKeyId"]
+        except urllib.error.HTTPError as exc:
+            seen, failed = f"{exc.code} -", True
+        if seen != last:
+            print("served", seen, flush=True)
+            last = seen
+        first = first or seen
+        if seen.startswith("200") and seen != first and (failed or sys.argv[1] == "any"):
+            print("watcher done", flush=True)
+            sys.exit(0)
+        time.sleep(0.3)
+    sys.exit(9)
+''')
+
+# MFA sessions of 15 minutes that count as stale 5 seconds after they are made: the
+# server's next refresh of the role needs a new MFA code.
+SHORT_MFA = {"SHELLVAULT_CHAINED_SESSION_TTL": "15m", "SHELLVAULT_MIN_TTL": "895"}
+MFA_PROMPT = r"MFA code for \S+: "
+
+
+def _serve_watched(home: Any, tmp_path: Path, mode: str) -> pexpect.spawn:
+    script = tmp_path / "watcher.py"
+    script.write_text(WATCHER)
+    home.env.update(SHORT_MFA)
+    return _spawn(home, "exec", "--server", "--duration", "15m", "--refresh-window", "890s",
+                  "account-a", "--", sys.executable, str(script), mode)
+
+
+def test_a_refresh_that_needs_a_code_asks_on_the_terminal(aws_home: Any, world: Any,
+                                                           tmp_path: Path) -> None:
+    child = _serve_watched(aws_home, tmp_path, "any")
+    child.expect(MFA_PROMPT)  # the first session, before CMD starts
+    child.sendline(world.mfa_code())
+    child.expect(r"served 200 (\S+)")
+    child.expect(MFA_PROMPT)  # the server's refresh, while CMD runs
+    child.sendline(world.mfa_code())
+    child.expect("watcher done")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_a_refused_prompt_is_not_repeated_and_auth_elsewhere_unblocks(
+        aws_home: Any, world: Any, tmp_path: Path) -> None:
+    child = _serve_watched(aws_home, tmp_path, "after-failure")
+    child.expect(MFA_PROMPT)
+    child.sendline(world.mfa_code())
+    child.expect(MFA_PROMPT)
+    child.sendcontrol("d")  # no answer: the server must not ask again
+    child.expect("run 'shellvault auth account-a' in another terminal")
+    child.expect(r"served 503")
+    # Another terminal signs in; the server picks the session up from the vault.
+    aws_home.run("auth", "--mfa-token", world.mfa_code(), "account-a", check=True)
+    index = child.expect(["watcher done", MFA_PROMPT])
+    assert index == 0, "the server asked for a code again"
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
