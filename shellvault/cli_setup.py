@@ -34,7 +34,10 @@ def role_group() -> None:
 @_guarded
 def role_add_command(name: str, role_arn: str, source: str, region: str | None,
                      mfa_serial: str | None) -> None:
-    """Add [profile NAME] assuming --role-arn from --from, keeping every other line."""
+    """Add a role profile, keeping every other line.
+
+    [profile NAME] assumes --role-arn with the credentials of --from, in aws-vault's layout
+    (source_profile, role_arn, mfa_serial, region)."""
     from .engine import mfa_serial_for
     from .onboard import add_role, check_mfa_serial, check_profile_name, check_role_arn
 
@@ -127,6 +130,10 @@ def policy_command(profiles: tuple[str, ...], trust: bool, identity: bool, user_
     if trust and len(profiles) != 1:
         raise UsageError("--trust prints the trust policy of one role: name its profile")
     config = _config()
+    if not config.path.exists():
+        from .config.resolve import no_config_message
+
+        raise ShellvaultError(no_config_message(config.path))
     roles = role_profiles(config, profiles)
     roots = [p.root() for p in roles if not (p.source and p.source.role_arn)]
     documents = plan(roles, _user_arns(config, roots, user_arn), max_mfa_age=age)

@@ -305,6 +305,8 @@ def check_sessions(ctx: Context) -> Iterator[Check]:
         raw = {}
     now = time.time()
     if not raw:
+        if not ctx.profiles:
+            return  # nothing to have a session for yet: the config check said what to do
         roles = [n for n, p in ctx.profiles.items() if p.role_arn]
         first = roles[0] if roles else next(iter(ctx.profiles), "PROFILE")
         yield Check("sessions", WARN, "no cached session yet",
