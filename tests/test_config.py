@@ -1206,3 +1206,45 @@ def test_sdk_config_is_the_profile_section_and_its_services(tmp_path: Path) -> N
     # The full parser keeps nested values the same way.
     full = full_parse(cfg)
     assert full.sdk_config("a") == cfg.sdk_config("a")
+
+
+def test_fingerprint_is_the_sha256_of_the_chain_settings(tmp_path: Path) -> None:
+    # The cache keys of sessions already in users' vaults: a change here orphans them.
+    import hashlib
+
+    p = resolve(tmp_path, "[profile a]\n[profile b]\nsource_profile = a\nrole_arn = r\n", "b")
+    h = hashlib.sha256(b"shellvault-profile-v1")
+    for q in p.chain():
+        h.update(b"\x00" + q._material().encode())
+    assert p.fingerprint() == h.hexdigest()[:16]
+
+
+_hostile_line = st.one_of(
+    st.sampled_from([
+        "[profile a]", "[profile b]", "[default]", "[sso-session s]", "[services x]",
+        "source_profile = a", "source_profile = b", "include_profile = b",
+        "include_profile = default", "sso_session = s", "sso_session = nope",
+        "duration_seconds = 12x", "duration_seconds = 900", "session_tags = a=b,c",
+        "services = x", "sts =", "  endpoint_url = http://h", "region = r", "region = r",
+        "mfa_serial = `unclosed", 'credential_process = """x', "a.b = c \\", "[", "[]",
+        "key without delimiter", "= no key", "[profile a.b]", "\t[profile b]", "\ufeff",
+    ]),
+    st.text(alphabet="[]=:#;`\"' \t\\ab.\r\x00\u3000", max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_hostile_line, max_size=20))
+def test_any_config_resolves_or_raises_one_config_error(lines: list[str]) -> None:
+    """The class behind 'internal error' on bad input: whatever the file holds, reading
+    it gives values or a ConfigError whose message is one short line."""
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    for name in ("a", "b", "a.b", "default", "missing"):
+        cfg = AwsConfig(Path("config"), data)
+        try:
+            cfg.profile_names()
+            cfg.resolve(name, environ=NOENV).fingerprint()
+            cfg.sdk_config(name)
+        except ConfigError as e:
+            message = str(e)
+            assert message and "\n" not in message and len(message) < 600, message

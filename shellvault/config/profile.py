@@ -88,12 +88,11 @@ class Profile(NamedTuple):
         (credentials are valid in every region) nor mfa_process (how a code is obtained,
         not what is issued).
         """
-        import hashlib
+        from ..digest import sha256_hex
 
-        h = hashlib.sha256(b"shellvault-profile-v1")
+        parts = [b"shellvault-profile-v1"]
         for p in self.chain():
-            h.update(b"\x00")
-            h.update(p._material().encode("utf-8", "surrogateescape"))
-        return h.hexdigest()[:16]
+            parts += [b"\x00", p._material().encode("utf-8", "surrogateescape")]
+        return sha256_hex(parts)[:16]
 
 

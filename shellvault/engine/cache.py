@@ -3,9 +3,9 @@ provider's sessions in the vault and refreshes them under a per-key lock."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
+from ..digest import sha256_hex
 from ..paths import touch_stamp
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ LONGER_SESSION_SLACK = 300
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+    return sha256_hex(["\0".join(parts).encode()])[:24]
 
 
 def base_key(root: Profile, mfa_serial: str | None) -> str:
