@@ -168,3 +168,27 @@ def test_the_japanese_readme_walks_the_same_commands() -> None:
                                    for line in m.group(3).splitlines()))
               for m in re.finditer(r"^( *)```(\w+)\n(.*?)^\1```", section, re.S | re.M)]
     assert blocks == readme_blocks()
+
+
+def _outline(path: Path) -> list[tuple[int, list[str]]]:
+    """(heading level, the fence languages of the section's blocks) per section."""
+    outline: list[tuple[int, list[str]]] = []
+    fence = False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if not fence and outline:
+                outline[-1][1].append(stripped[3:] or "-")
+            fence = not fence
+        elif not fence and re.match(r"#{1,4} ", line):
+            outline.append((len(line.split(" ")[0]), []))
+    return outline
+
+
+def test_the_japanese_readme_has_every_section_and_block_of_the_english_one() -> None:
+    english = _outline(REPO_ROOT / "README.md")
+    japanese = _outline(REPO_ROOT / "README.ja.md")
+    assert [level for level, _ in japanese] == [level for level, _ in english]
+    assert japanese == english
+    # AWS's Japanese documentation says 認証情報 for credentials.
+    assert "クレデンシャル" not in (REPO_ROOT / "README.ja.md").read_text()
