@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from .errors import InputNeeded, Interrupted, ShellvaultError, UsageError
 from .tty import ask, command, has_tty
 
+# How long an mfa_process, ykman or a dialog may take (a person may be touching a key).
+MFA_COMMAND_TIMEOUT = 120
 CODE_RE = re.compile(r"[0-9]{6}")  # ASCII digits only: \d also takes full-width digits
 PROMPTS = ("terminal", "ykman", "zenity", "kdialog", "osascript")
 
@@ -29,7 +31,8 @@ def check_code(code: str, source: str) -> str:
 def _run(argv: list[str], what: str, shell: bool = False) -> str:
     try:
         done = subprocess.run(
-            argv[0] if shell else argv, shell=shell, capture_output=True, text=True, timeout=120,
+            argv[0] if shell else argv, shell=shell, capture_output=True, text=True,
+            timeout=MFA_COMMAND_TIMEOUT,
             stdin=subprocess.DEVNULL,
         )
     except KeyboardInterrupt:

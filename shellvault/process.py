@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from .config import Profile
 
 
+# How long a credential_process may take (it may prompt, or open a browser).
+CREDENTIAL_PROCESS_TIMEOUT = 300
+
+
 def _epoch(text: str) -> int:
     from datetime import datetime
 
@@ -24,7 +28,8 @@ def run_credential_process(profile: Profile) -> Session:
     what = f"credential_process of profile {profile.name}"
     try:
         # Its stderr goes to the user (it may prompt there); its stdout is the JSON.
-        done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, text=True, timeout=300)
+        done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, text=True,
+                              timeout=CREDENTIAL_PROCESS_TIMEOUT)
     except KeyboardInterrupt:
         raise Interrupted("interrupted; nothing was changed") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
