@@ -250,7 +250,8 @@ def _rotate_hint(profile: str) -> str:
 
 def check_keys(ctx: Context) -> Iterator[Check]:
     roots = sorted({p.root().name for p in ctx.profiles.values()
-                    if not p.root().credential_process and not p.root().is_sso})
+                    if not p.root().credential_process and not p.root().is_sso
+                    and not p.root().is_web_identity})  # those need no stored key
     if not roots:
         return
     from .creds import Credentials

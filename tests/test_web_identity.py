@@ -152,3 +152,11 @@ def test_the_token_is_not_written_anywhere(aws_home: Any, tmp_path: Path) -> Non
                            text=True, timeout=30)
     assert found.stdout.split() == [], found.stdout  # the token file is outside HOME
     assert token_file.read_text().strip() == TOKEN
+
+
+def test_doctor_asks_no_key_for_it(aws_home: Any, tmp_path: Path) -> None:
+    _token_file_profile(aws_home, tmp_path)
+    done = aws_home.run("doctor", "--json")
+    checks = {c["check"] for c in json.loads(done.stdout)}
+    assert "key central" in checks  # the world's user still needs hers
+    assert "key ci" not in checks, done.stdout
