@@ -150,3 +150,15 @@ def test_plugin_loaded_in_a_real_shell(aws_home: Any) -> None:
     assert checks["shell plugin"]["status"] == "ok", checks["shell plugin"]
 
 
+
+
+def test_an_old_key_suggests_rotate(aws_home: Any) -> None:
+    index = aws_home.state_dir / "index.json"
+    data = json.loads(index.read_text())
+    data["masters"]["central"]["added"] = int(time.time()) - 100 * 86400
+    index.write_text(json.dumps(data))
+    code, checks, _ = _doctor(aws_home, **_healthy_env())
+    key = checks["key central"]
+    assert key["status"] == "warn" and "stored 100 days ago" in key["detail"]
+    assert key["fix"] == "shellvault rotate central"
+    assert code == 0  # a warning, not a failure
