@@ -11,7 +11,6 @@ a log or the disk (only the session it buys is cached, like any role's).
 from __future__ import annotations
 
 import os
-import subprocess
 from typing import TYPE_CHECKING
 
 from ..errors import Interrupted, ShellvaultError
@@ -43,6 +42,8 @@ def web_identity_token(profile: Profile) -> str:
             raise ShellvaultError(f"web_identity_token_file {shown} of profile "
                                   f"{profile.name} is empty")
         return token
+    import subprocess  # here: a cached session (the hot path) never gets this far
+
     what = f"web_identity_token_process of profile {profile.name}"
     try:
         # Its stderr and stdin are the user's (it may sign in); its stdout is the token.
