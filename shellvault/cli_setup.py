@@ -113,9 +113,13 @@ def _user_arns(config: AwsConfig, roots: list[Profile], given: str | None) -> di
               "(aws:MultiFactorAuthAge), e.g. 12h.")
 @click.option("--apply", "apply_", is_flag=True, help="Create or update them through IAM.")
 @click.option("--mfa-token", metavar="CODE", help="The current MFA code (for --apply).")
+@click.option("--using", "using", multiple=True, metavar="PROFILE",
+              help="For --apply: act with PROFILE's credentials in its account (e.g. an "
+              "administrator role there); repeatable.")
 @_guarded
 def policy_command(profiles: tuple[str, ...], trust: bool, identity: bool, user_arn: str | None,
-                   max_mfa_age: str | None, apply_: bool, mfa_token: str | None) -> None:
+                   max_mfa_age: str | None, apply_: bool, mfa_token: str | None,
+                   using: tuple[str, ...]) -> None:
     """Print the IAM policies your config needs: role trust policies and the user's policy."""
     from .config import parse_duration
     from .policy import plan, role_profiles
@@ -127,6 +131,8 @@ def policy_command(profiles: tuple[str, ...], trust: bool, identity: bool, user_
         age = parse_duration(max_mfa_age)
         if not age:
             raise UsageError(f"--max-mfa-age {max_mfa_age!r} is not a duration (e.g. 12h)")
+    if using and not apply_:
+        raise UsageError("--using is for --apply: whose credentials change IAM")
     if trust and len(profiles) != 1:
         raise UsageError("--trust prints the trust policy of one role: name its profile")
     config = _config()
@@ -138,7 +144,7 @@ def policy_command(profiles: tuple[str, ...], trust: bool, identity: bool, user_
     roots = [p.root() for p in roles if not (p.source and p.source.role_arn)]
     documents = plan(roles, _user_arns(config, roots, user_arn), max_mfa_age=age)
     if apply_:
-        _apply(config, documents, mfa_token)
+        _apply(config, documents, mfa_token, using)
         return
     if trust:
         click.echo(json.dumps(documents.trust[0].document, indent=2))
@@ -157,26 +163,39 @@ def policy_command(profiles: tuple[str, ...], trust: bool, identity: bool, user_
         }, indent=2))
 
 
-def _apply(config: AwsConfig, documents: Any, mfa_token: str | None) -> None:
-    """The user's policy with its own MFA session, then each trust policy with the
-    credentials of the role itself (IAM lets a role with the rights edit its own trust)."""
-    from .engine import Engine, Request
+def _apply(config: AwsConfig, documents: Any, mfa_token: str | None,
+           using: tuple[str, ...] = ()) -> None:
+    """Each document with credentials in its account: a --using profile's there, else the
+    user's own MFA session for the user's policy and the role's own session for its trust
+    policy (IAM lets a role with the rights edit its own trust)."""
+    from .engine import Engine, Issued, Request
     from .iam import apply_identity, apply_trust
 
     engine = Engine(_vault())
     request = Request(mfa_token=mfa_token)
+    by_account: dict[str, Issued] = {}
+    for name in using:
+        issued = engine.issue(config.resolve(name), request)
+        if not issued.session.account:
+            raise UsageError(f"--using {name}: its account is not known")
+        by_account[issued.session.account] = issued
+
+    def acting(profile: str, account: str) -> Issued:
+        return by_account.get(account) or engine.issue(config.resolve(profile), request)
+
     for item in documents.identity:
-        session = engine.issue(config.resolve(item.profile), request)
+        session = acting(item.profile, item.user_arn.split(":")[4])
         change = apply_identity(session.session.credentials, item.user_arn, item.policy_name,
                                 item.document)
         click.echo(f"shellvault: {change.text}", err=True)
     for item in documents.trust:
         try:
-            issued = engine.issue(config.resolve(item.profile), request)
+            issued = acting(item.profile, item.role_arn.split(":")[4])
         except ShellvaultError as exc:
             raise ShellvaultError(
-                f"cannot act as {item.profile} to set its trust policy ({exc}); set it in that "
-                f"account's IAM console: shellvault policy {item.profile} --trust") from None
+                f"cannot act as {item.profile} to set its trust policy ({exc}); name an "
+                "administrator profile of that account with --using, or set it in its IAM "
+                f"console: shellvault policy {item.profile} --trust") from None
         change = apply_trust(issued.session.credentials, item.role_arn, item.document,
                              issued.region)
         click.echo(f"shellvault: {change.text} ({item.profile})", err=True)

@@ -143,17 +143,30 @@ def test_apply_creates_the_policies_in_iam_and_then_finds_them_unchanged(
         "unchanged"] * 3
 
 
-def test_apply_creates_a_missing_role(fresh_world: Any) -> None:
+def test_apply_creates_a_missing_role_with_an_administrator_profile(
+        fresh_world: Any, moto_server: Any) -> None:
+    """--using: the IAM calls in account-b are made with another profile's credentials
+    there (an administrator role), as a real account needs when the role does not exist."""
     home = fresh_world
     world = home.world
     role_iam = world.client("iam", profile="account-b")
+    role_iam.create_role(RoleName="OrgAdmin", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"AWS": world.user_arn}}]}))
     role_iam.delete_role_policy(RoleName="Admin", PolicyName="admin")
     role_iam.delete_role(RoleName="Admin")
-    # moto issues account-b's role session although the role is gone (no IAM checks), as
-    # an administrator's own credentials in that account would be.
-    done = home.run("policy", "account-b", "--apply", "--mfa-token", world.mfa_code())
+    home.write_config(world.config_text(
+        f"[profile admin-b]\nsource_profile = central\nmfa_serial = {world.mfa_serial}\n"
+        f"role_arn = arn:aws:iam::{world.account_b}:role/OrgAdmin\n"))
+    admin_key = json.loads(home.run("export", "admin-b", "--mfa-token", world.mfa_code(),
+                                    check=True).stdout)["AccessKeyId"]
+    moto_server.mark()
+    done = home.run("policy", "account-b", "--apply", "--using", "admin-b")
     assert done.returncode == 0, done.stderr
     assert "shellvault: created: role Admin in account 333333333333" in done.stderr
+    [create] = [c for c in moto_server.calls("iam") if c.action == "CreateRole"]
+    assert create.access_key_id == admin_key
     role = role_iam.get_role(RoleName="Admin")["Role"]
     trust = json.loads(home.run("policy", "account-b", "--trust", check=True).stdout)
     assert role["AssumeRolePolicyDocument"] == trust
+    assert home.run("policy", "--using", "admin-b").returncode == 2  # only with --apply
