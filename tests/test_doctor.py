@@ -162,3 +162,11 @@ def test_an_old_key_suggests_rotate(aws_home: Any) -> None:
     assert key["status"] == "warn" and "stored 100 days ago" in key["detail"]
     assert key["fix"] == "shellvault rotate central"
     assert code == 0  # a warning, not a failure
+
+
+def test_the_secret_service_backend_answers(aws_keyring_home: Any) -> None:
+    _, checks, text = _doctor(aws_keyring_home, **_healthy_env())
+    vault = checks["vault"]
+    assert vault["status"] == "ok" and "answers" in vault["detail"], text
+    assert "SHELLVAULT_BACKEND=keyring" in vault["detail"]
+    assert checks["key central"]["status"] == "ok", text
