@@ -472,12 +472,20 @@ def add_command(profile: str, from_env: bool, mfa_serial: str | None, region: st
                 no_mfa: bool, assume_yes: bool) -> None:
     """Store the long-term access key of PROFILE's IAM user, with its MFA device and region."""
     from .creds import Credentials, validate_key_pair
-    from .onboard import check_mfa_serial, check_profile_name, discover_mfa, update_profile
+    from .onboard import (
+        check_mfa_serial,
+        check_profile_name,
+        check_region,
+        discover_mfa,
+        update_profile,
+    )
 
     config = _config()
     check_profile_name(profile, config.path)  # before anything is asked or stored
     if mfa_serial:
         check_mfa_serial(mfa_serial)
+    if region:
+        check_region(region)
     current = config.resolve(profile, {}) if config.has_profile(profile) else None
     key_id, secret = _read_keys(from_env)
     problem = validate_key_pair(key_id, secret)

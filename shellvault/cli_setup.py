@@ -39,13 +39,21 @@ def role_add_command(name: str, role_arn: str, source: str, region: str | None,
     [profile NAME] assumes --role-arn with the credentials of --from, in aws-vault's layout
     (source_profile, role_arn, mfa_serial, region)."""
     from .engine import mfa_serial_for
-    from .onboard import add_role, check_mfa_serial, check_profile_name, check_role_arn
+    from .onboard import (
+        add_role,
+        check_mfa_serial,
+        check_profile_name,
+        check_region,
+        check_role_arn,
+    )
 
     config = _config()
     check_profile_name(name, config.path)
     check_role_arn(role_arn)
     if mfa_serial:
         check_mfa_serial(mfa_serial)
+    if region:
+        check_region(region)
     if not config.has_profile(source):
         config.resolve(source, {})  # the unknown-profile error, with its suggestions
     chain = config.resolve(source, {}).chain()

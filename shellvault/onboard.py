@@ -26,6 +26,14 @@ def check_profile_name(name: str, path: Path) -> None:
     check_name(name, path)
 
 
+def check_region(region: str) -> None:
+    """A region name's shape (us-east-1, cn-north-1, us-gov-west-1, eu-isoe-west-1)."""
+    import re
+
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]+", region):
+        raise UsageError(f"--region {region!r} is not an AWS region name (e.g. us-east-1)")
+
+
 def check_role_arn(arn: str) -> None:
     if not ROLE_ARN.match(arn):
         raise UsageError(f"--role-arn {arn!r} is not an IAM role ARN "

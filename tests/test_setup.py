@@ -77,12 +77,19 @@ def test_add_with_mfa_serial_writes_it_and_the_region_keeping_every_other_byte(
     assert _listing(sv_home)["central"]["credentials"] == "stored"
 
 
-@pytest.mark.parametrize("bad", ["arn:aws:iam::123:mfa/alice", "GAHT12345678", "mfa/alice"])
-def test_add_refuses_a_malformed_mfa_serial_before_asking(sv_home: Any, bad: str) -> None:
+@pytest.mark.parametrize(("option", "bad", "says"), [
+    ("--mfa-serial", "arn:aws:iam::123:mfa/alice", "MFA device ARN"),
+    ("--mfa-serial", "GAHT12345678", "MFA device ARN"),
+    ("--mfa-serial", "mfa/alice", "MFA device ARN"),
+    ("--region", "us east 1", "region name"),
+    ("--region", "eu-west-1 ; x", "region name"),
+])
+def test_add_refuses_a_malformed_setting_before_asking(sv_home: Any, option: str, bad: str,
+                                                       says: str) -> None:
     sv_home.write_config(USER_CONFIG)
-    done = sv_home.run("add", "central", "--env", "--mfa-serial", bad, env=KEYS)
+    done = sv_home.run("add", "central", "--env", option, bad, env=KEYS)
     assert done.returncode == 2 and done.stdout == ""
-    assert len(done.stderr.strip().splitlines()) == 1 and "MFA device ARN" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr
     assert sv_home.config_path.read_text() == USER_CONFIG
     assert not (sv_home.data_dir / "vault").exists()
 
@@ -209,6 +216,8 @@ def test_role_add_takes_region_and_device_from_the_source(sv_home: Any) -> None:
         (["new", "--role-arn", ROLE_A, "--from", "nope"], "unknown profile 'nope'"),
         (["new", "--role-arn", ROLE_A, "--from", "central", "--mfa-serial", "x"],
          "not an MFA device ARN"),
+        (["new", "--role-arn", ROLE_A, "--from", "central", "--region", "Mars"],
+         "not an AWS region name"),
         ([" new", "--role-arn", ROLE_A, "--from", "central"], "invalid profile name"),
     ],
 )
