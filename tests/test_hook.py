@@ -293,3 +293,20 @@ def test_command_line(tmp_path: Path) -> None:
     assert run("bash").returncode == 2
     done = run("bash", "--pwd", str(tmp_path), "--", "prompt")
     assert done.returncode == 0 and "__sv_hs=" in done.stdout and done.stderr == ""
+
+
+def test_a_prompt_with_nothing_to_refresh_imports_neither_click_nor_boto3(tmp_path: Path) -> None:
+    import sys
+    import time
+
+    expires = str(int(time.time()) + 3000)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "shellvault", "hook", "bash", "--pwd",
+         str(tmp_path), "--profile", "p", "--expires", expires, "--cred-changed", "1", "--",
+         "prompt"],
+        capture_output=True, text=True, check=False,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert "__sv_deadline=" in done.stdout
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in done.stderr.splitlines() if "|" in ln}
+    assert "shellvault.hook" in imported
+    assert not imported & {"click", "boto3", "botocore"}, sorted(imported)
