@@ -693,6 +693,18 @@ class SharedShellTests:
         assert re.fullmatch(rf"aws:account-a {TTL_RE}", sh.segment), sh.segment
         assert r.after == ""
 
+    def test_the_prompts_question_is_quiet(self, home: Path, stub: StubShellvault) -> None:
+        """What `shellvault hook` writes on stderr at a prompt never reaches the terminal
+        (its answer carries the one hint); with-role's own questions may speak."""
+        noisy = home / "noisy-shellvault"
+        noisy.write_text(f"#!/bin/sh\necho NOISE >&2\nexec {stub.bin / 'shellvault'} \"$@\"\n")
+        noisy.chmod(0o755)
+        with self.session(home, stub, env={"SHELLVAULT_BIN": str(noisy)}) as sh:
+            r = sh.run(sh_export(self.SHELL, "SHELLVAULT_EXPIRES", int(time.time()) + 3000))
+            assert "NOISE" not in r.output + r.after
+            assert len(stub.hook_calls()) >= 2 and set(stub.hook_calls()) == {"hook prompt"}
+            assert "NOISE" in sh.run("with-role").output
+
     def test_short_sessions_do_not_refresh_at_every_prompt(
         self, sh: ShellSession, stub: StubShellvault
     ) -> None:

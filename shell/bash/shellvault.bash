@@ -220,13 +220,13 @@ _shellvault_seen() {
 # prints its own hint); the deadline and watch are cleared first, so a failed
 # run is not repeated at every prompt.
 _shellvault_ask() {
-  local out rc
+  local out rc q=$1
   set -- --state "$__sv_hs" --pwd "$PWD" --profile "${SHELLVAULT_PROFILE-}" \
     --expires "${SHELLVAULT_EXPIRES-}" --within "${SHELLVAULT_REFRESH_WITHIN-}" \
     --warn "${SHELLVAULT_PROMPT_WARN-}" --account "${SHELLVAULT_ACCOUNT-}" \
     --cred-changed "$__sv_cchg" --diff-changed "$__sv_dchg" -- "$@"
   __sv_deadline='' __sv_watch=''
-  if [ "$1" = prompt ]; then
+  if [ "$q" = prompt ]; then
     out=$(command "${SHELLVAULT_BIN:-shellvault}" hook bash "$@" </dev/null 2>/dev/null)
   else
     out=$(command "${SHELLVAULT_BIN:-shellvault}" hook bash "$@")
