@@ -490,8 +490,8 @@ def with_role(d: Decision, args: list[str]) -> int:
         st.sessions = [(x, p) for x, p in st.sessions if x != directory]
         if save:
             write_saved(directory, None, d.environ)
-        elif directory not in st.off:
-            st.off.append(directory)
+        elif st.active and st.active.source == "saved" and directory not in st.off:
+            st.off.append(directory)  # a saved scope ends here, in this shell only
         d.sync(force=True, interactive=True)
         return 0
     if not args:

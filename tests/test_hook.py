@@ -310,3 +310,15 @@ def test_a_prompt_with_nothing_to_refresh_imports_neither_click_nor_boto3(tmp_pa
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in done.stderr.splitlines() if "|" in ln}
     assert "shellvault.hook" in imported
     assert not imported & {"click", "boto3", "botocore"}, sorted(imported)
+
+
+def test_off_ends_a_saved_scope_in_this_shell_only(env: dict[str, str]) -> None:
+    path = saved(env, "/proj\tA\n")
+    issue, st = Issuer(), State()
+    answer(ask(pwd="/proj"), st, issue, env)
+    _, text, v = answer(ask(pwd="/proj", profile="A", expires=str(NOW + 3600)), st, issue, env,
+                        "with-role", ("--off",))
+    assert "_shellvault_restore 'out'" in text and st.off == ["/proj"]
+    assert v["__sv_bounds"] == "()" and path.read_text() == "/proj\tA\n"
+    answer(ask(pwd="/proj/sub"), st, issue, env)
+    assert len(issue.calls) == 1 and st.active is None
