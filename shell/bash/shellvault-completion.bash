@@ -176,7 +176,7 @@ _shellvault_spec() {
     'lock') __sv_opts='-h --help' ;;
     'login') __sv_opts='--stdout --path --region --no-input --mfa-token --duration -h --help' __sv_vopts='--path --region --mfa-token --duration' __sv_args='profile' ;;
     'passwd') __sv_opts='-h --help' ;;
-    'policy') __sv_opts='--trust --identity --user-arn --max-mfa-age --apply --mfa-token -h --help' __sv_vopts='--user-arn --max-mfa-age --mfa-token' __sv_args='profile' ;;
+    'policy') __sv_opts='--trust --identity --user-arn --max-mfa-age --apply --mfa-token --using -h --help' __sv_vopts='--user-arn --max-mfa-age --mfa-token --using' __sv_args='profile' ;;
     'profiles') __sv_opts='-h --help' ;;
     'remove') __sv_opts='-f --force -h --help' __sv_args='profile' ;;
     'rm') __sv_opts='-f --force -h --help' __sv_args='profile' ;;

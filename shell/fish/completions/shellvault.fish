@@ -92,7 +92,7 @@ function __shellvault_spec --argument-names path
         case 'login'
             set -g __sv_vopts --path --region --mfa-token --duration
         case 'policy'
-            set -g __sv_vopts --user-arn --max-mfa-age --mfa-token
+            set -g __sv_vopts --user-arn --max-mfa-age --mfa-token --using
         case 'role'
             set -g __sv_subs add
         case 'role add'
@@ -198,6 +198,7 @@ complete -c shellvault -n '__shellvault_at \'policy\'' -l user-arn -x -d 'The ce
 complete -c shellvault -n '__shellvault_at \'policy\'' -l max-mfa-age -x -d 'Also require an MFA sign-in younger than D (aws:MultiFactorAuthAge), e.g. 12h'
 complete -c shellvault -n '__shellvault_at \'policy\'' -l apply -d 'Create or update them through IAM'
 complete -c shellvault -n '__shellvault_at \'policy\'' -l mfa-token -x -d 'The current MFA code (for --apply)'
+complete -c shellvault -n '__shellvault_at \'policy\'' -l using -x -d 'For --apply: act with PROFILE\'s credentials in its account (e.g. an administrator role there); repeatable'
 complete -c shellvault -n '__shellvault_at \'policy\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'policy\' 1; and __shellvault_profile_names' -a '$__sv_names'
 complete -c shellvault -n '__shellvault_at \'profiles\'' -s h -l help -d 'Show this message and exit'
@@ -207,7 +208,7 @@ complete -c shellvault -n '__shellvault_arg \'remove\' 1; and __shellvault_profi
 complete -c shellvault -n '__shellvault_at \'rm\'' -s f -l force -d 'Do not ask for confirmation'
 complete -c shellvault -n '__shellvault_at \'rm\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_arg \'rm\' 1; and __shellvault_profile_names' -a '$__sv_names'
-complete -c shellvault -n '__shellvault_at \'role\'' -a 'add' -d 'Add [profile NAME] assuming --role-arn from --from, keeping every other line'
+complete -c shellvault -n '__shellvault_at \'role\'' -a 'add' -d 'Add a role profile, keeping every other line'
 complete -c shellvault -n '__shellvault_at \'role\'' -s h -l help -d 'Show this message and exit'
 complete -c shellvault -n '__shellvault_at \'role add\'' -l role-arn -x -d 'The role to assume, e.g. arn:aws:iam::222222222222:role/Admin'
 complete -c shellvault -n '__shellvault_at \'role add\'' -l from -x -d 'The profile whose credentials assume it (your IAM user\'s profile)'
