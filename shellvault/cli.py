@@ -697,7 +697,19 @@ from .sso_cli import sso_group  # noqa: E402  (it uses the helpers above)
 cli.add_command(sso_group)
 
 
+def _whole_sentences(group: click.Group) -> None:
+    """Subcommand lists show each command's whole first sentence, as the top level does
+    (click cuts them at 45 characters with "...")."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            for sub in command.commands.values():
+                if not sub.short_help:
+                    sub.short_help = first_sentence(sub)
+            _whole_sentences(command)
+
+
 def run() -> None:
+    _whole_sentences(cli)
     try:
         cli.main(prog_name="shellvault", standalone_mode=True)
     except KeyboardInterrupt:

@@ -291,6 +291,8 @@ def test_help_lists_every_command_its_aliases_and_with_role(sv_home: Any) -> Non
         assert isinstance(cli.commands[name], click.Command)
         sub = sv_home.run("help", name, check=True).stdout
         assert sub.startswith(f"Usage: shellvault {name}")
+        if "Commands:" in sub:  # a group (role, sso): its subcommands in whole sentences too
+            assert "..." not in sub.split("Commands:")[1], sub
     assert "eval" in sv_home.run("help", "with-role", check=True).stdout
     wrong = sv_home.run("help", "nope")
     assert wrong.returncode == 2 and "shellvault help" in _one_line(wrong)
