@@ -126,18 +126,13 @@ def _client(service: str, target: SsoTarget) -> Any:
 def _new_client(service: str, target: SsoTarget) -> Any:
     import botocore
     import botocore.config
-    import botocore.session
-    from botocore.exceptions import ProfileNotFound
 
-    # Settings (endpoint_url, services) come from a profile of this sign-in if one is known;
-    # AWS_PROFILE in the environment must not choose a different one, nor break the call.
-    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-    if target.profile:
-        session.set_config_variable("profile", target.profile)
-        try:
-            session.get_scoped_config()
-        except ProfileNotFound:
-            session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    from .sdk import botocore_session
+
+    # Settings (endpoint_url, services) come from a profile of this sign-in if one is known,
+    # as shellvault read it (`sdk`: botocore never parses the file); AWS_PROFILE in the
+    # environment must not choose a different one, nor break the call.
+    session = botocore_session(target.profile)
     config = botocore.config.Config(
         region_name=target.region,
         signature_version=botocore.UNSIGNED,  # bearer tokens and client secrets, no SigV4

@@ -67,22 +67,16 @@ def _one_line(exc: Exception) -> str:
 def _client(creds: Credentials, profile_name: str, region: str | None,
             service: str = "sts") -> Any:
     import botocore.config
-    import botocore.session
     from botocore.exceptions import BotoCoreError
 
-    from .config import AwsConfig
+    from .sdk import botocore_session
 
     # The profile's section lets botocore apply its own endpoint rules (endpoint_url,
-    # services, sts_regional_endpoints); it gets the sections shellvault has read, never
-    # the file (its parser is quadratic in a long line, and reads some lines otherwise).
+    # services, sts_regional_endpoints), as shellvault read it (`sdk`: never the file).
     # The credentials are always explicit, so nothing is taken from AWS_ACCESS_KEY_ID &
     # co. in the environment.
-    sdk_config = AwsConfig.load().sdk_config(profile_name)
+    session = botocore_session(profile_name)
     try:
-        session = botocore.session.Session(
-            profile=profile_name if profile_name in sdk_config["profiles"] else None
-        )
-        session._config = sdk_config  # what `full_config` would have parsed from the file
         connect, read = min(5.0, _time_budget / 4), _time_budget / 3
         config = botocore.config.Config(
             connect_timeout=connect,

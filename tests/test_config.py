@@ -1201,8 +1201,12 @@ def test_sdk_config_is_the_profile_section_and_its_services(tmp_path: Path) -> N
             "sts_regional_endpoints": "regional",
         }},
         "services": {"local": {"sts": {"endpoint_url": "http://127.0.0.1:1"}}},
+        "sso_sessions": {},
     }
     assert cfg.sdk_config("missing") == {"profiles": {}}
+    sso = AwsConfig(Path("config"),
+                    b"[profile s]\nsso_session = corp\n[sso-session corp]\nsso_region = r\n")
+    assert sso.sdk_config("s")["sso_sessions"] == {"corp": {"sso_region": "r"}}
     # The full parser keeps nested values the same way.
     full = full_parse(cfg)
     assert full.sdk_config("a") == cfg.sdk_config("a")

@@ -72,20 +72,27 @@ class AwsConfig:
     def sdk_config(self, name: str) -> dict[str, Any]:
         """The part of the file botocore needs for profile ``name``'s clients, in the shape
         of botocore's ``Session.full_config``: the profile's own section (nested values as
-        dicts) and the ``[services X]`` section it names.  Handing botocore this instead of
-        the path keeps its parser (quadratic in a long line) off the user's file, and
-        makes it read the keys as shellvault (and aws-vault) read them."""
+        dicts) and the ``[services X]`` and ``[sso-session Y]`` sections it names.  Handing
+        botocore this instead of the path keeps its parser (quadratic in a long line) off
+        the user's file, and makes it read the keys as shellvault (and aws-vault) do."""
         section = "default" if name == "default" else "profile " + name
         own = self.ini.section(section)
         if own is None:
             return {"profiles": {}}
         profile: dict[str, Any] = dict(own)
         profile.update(_nested_dicts(self.ini.nested(section)))
-        services: dict[str, Any] = {}
-        services_name = own.get("services", "")
-        if services_name and self.ini.section("services " + services_name) is not None:
-            services[services_name] = _nested_dicts(self.ini.nested("services " + services_name))
-        return {"profiles": {name: profile}, "services": services}
+        return {
+            "profiles": {name: profile},
+            "services": self._named_sections("services", own.get("services", "")),
+            "sso_sessions": self._named_sections("sso-session", own.get("sso_session", "")),
+        }
+
+    def _named_sections(self, kind: str, name: str) -> dict[str, Any]:
+        """``{name: keys}`` of ``[kind name]`` (nested values as dicts), {} without it."""
+        keys = self.ini.section(f"{kind} {name}") if name else None
+        if keys is None:
+            return {}
+        return {name: {**keys, **_nested_dicts(self.ini.nested(f"{kind} {name}"))}}
 
     def add_profile(self, name: str, values: Mapping[str, str]) -> None:
         """Append ``[profile NAME]`` (``[default]`` for default) with ``values`` unless
