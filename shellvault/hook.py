@@ -31,6 +31,7 @@ from pathlib import Path
 from . import paths
 from .envvars import _fish_quote, _posix_quote, render, unset_all
 from .errors import InputNeeded, ShellvaultError, SignInNeeded, UsageError, VaultLocked
+from .scopes import check_scope_entry, load_saved, printable, under, write_saved
 
 REFRESH_WITHIN = 300
 """Default refresh window (``SHELLVAULT_REFRESH_WITHIN``): refresh with fewer seconds left.
@@ -60,11 +61,6 @@ def seconds_setting(value: str, default: int) -> int:
     return int(value) if value.isascii() and value.isdigit() else default
 
 
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control characters (ESC, newline...) become '?'."""
-    return "".join("?" if (ord(c) < 32 or 127 <= ord(c) < 160) else c for c in text)
-
-
 def ttl_text(left: int) -> str:
     """Time left as the prompt shows it: 45s, 12m, 1h05m."""
     if left < 60:
@@ -74,76 +70,8 @@ def ttl_text(left: int) -> str:
     return f"{left // 3600}h{left % 3600 // 60:02d}m"
 
 
-def under(directory: str, pwd: str) -> bool:
-    """Is ``pwd`` the directory or inside it (literal path prefix, never a pattern)?"""
-    return directory == "/" or (pwd + "/").startswith(directory + "/")
-
-
 def _int(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
-
-
-# ------------------------------------------------------------------ saved scopes
-def directories_file(environ: Mapping[str, str] = os.environ) -> Path:
-    return paths.directories_file(environ)
-
-
-def load_saved(environ: Mapping[str, str] = os.environ) -> list[tuple[str, str]]:
-    """``with-role --save`` scopes: ``<absolute dir><TAB><profile>`` lines of the user's own
-    file (never a file inside a project). ``~`` is the home directory; trailing slashes
-    are ignored; comments (#), blank and malformed lines are skipped."""
-    try:
-        text = directories_file(environ).read_bytes().decode("utf-8", "surrogateescape")
-    except OSError:
-        return []
-    home = environ.get("HOME", "")
-    scopes = []
-    for line in text.split("\n"):
-        line = line.removesuffix("\r")
-        if not line or line.startswith("#") or "\t" not in line:
-            continue
-        d, prof = line.split("\t", 1)
-        if d == "~" or d.startswith("~/"):
-            d = home + d[1:]
-        if not d.startswith("/") or not prof:
-            continue
-        d = d.rstrip("/") or "/"
-        scopes.append((d, prof))
-    return scopes
-
-
-def check_scope_entry(directory: str, profile: str) -> None:
-    """A line of the directories file holds one directory and one profile: no newline in
-    either, no tab in the directory (it separates them)."""
-    if any(c in directory for c in "\t\n\r"):
-        raise UsageError(f"with-role: cannot save a scope for {printable(directory)!r}: "
-                         "its path holds a tab or a newline")
-    if not profile or any(c in profile for c in "\t\n\r"):
-        raise UsageError("with-role: invalid profile name")
-
-
-def write_saved(directory: str, profile: str | None,
-                environ: Mapping[str, str] = os.environ) -> None:
-    """Rewrite the directories file without ``directory``'s line, then add
-    ``directory<TAB>profile`` when a profile is given. Atomic (other shells read it)."""
-    check_scope_entry(directory, profile or "-")
-    path = directories_file(environ)
-    try:
-        old = path.read_bytes().decode("utf-8", "surrogateescape")
-    except FileNotFoundError:
-        old = ""
-    keep = []
-    for line in old.split("\n"):
-        if not line:
-            continue
-        d = line.split("\t", 1)[0] if "\t" in line else None
-        if d is not None and (d.rstrip("/") or "/") == directory:
-            continue
-        keep.append(line)
-    if profile:
-        keep.append(f"{directory}\t{profile}")
-    data = "".join(line + "\n" for line in keep).encode("utf-8", "surrogateescape")
-    paths.write_private_file(path, data)
 
 
 def read_stamp(profile: str, environ: Mapping[str, str] = os.environ) -> str:
@@ -431,7 +359,7 @@ class Decision:
         out.set("__sv_deadline", self.deadline())
         out.set("__sv_warn", self.ask.warn)
         out.set_list("__sv_bounds", self.bounds())
-        out.set("__sv_dirs_file", str(directories_file(self.environ)))
+        out.set("__sv_dirs_file", str(paths.directories_file(self.environ)))
         out.set("__sv_watch", str(paths.stamp_path(prof, self.environ)) if watch else "")
         out.set("__sv_watch_seen", st.failed_stamp if watch else "")
         return out.text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shellvault import hook
+from shellvault import hook, scopes
 from shellvault.errors import InputNeeded, ShellvaultError, SignInNeeded, VaultLocked
 from shellvault.hook import Ask, State, decide
 
@@ -171,7 +171,7 @@ def saved(env: Mapping[str, str], text: str) -> Path:
 
 def test_saved_scopes_file_rules(env: dict[str, str]) -> None:
     saved(env, "# mine\n/p/\tA\n~/q\tB\nrelative\tC\n/r\t\n/s\tD E\n\n")
-    assert hook.load_saved(env) == [("/p", "A"), (env["HOME"] + "/q", "B"), ("/s", "D E")]
+    assert scopes.load_saved(env) == [("/p", "A"), (env["HOME"] + "/q", "B"), ("/s", "D E")]
 
 
 def test_scope_enter_leave_and_come_back_from_memory(env: dict[str, str]) -> None:
@@ -205,7 +205,7 @@ def test_scope_paths_are_literal_not_patterns(env: dict[str, str]) -> None:
     answer(ask(pwd="/abc"), State(), issue, env)
     answer(ask(pwd="/xy"), State(), issue, env)
     assert issue.calls == []
-    assert hook.under("/a?c", "/a?c/d") and not hook.under("/a", "/ab")
+    assert scopes.under("/a?c", "/a?c/d") and not scopes.under("/a", "/ab")
 
 
 def test_with_role_scope_status_off_and_forget(env: dict[str, str]) -> None:
@@ -273,7 +273,7 @@ def test_fish_answers_are_fish() -> None:
 
 
 def test_printable_hides_control_characters() -> None:
-    assert hook.printable("a\x1b]0;x\x07b\nc\x9bd") == "a?]0;x?b?c?d"
+    assert scopes.printable("a\x1b]0;x\x07b\nc\x9bd") == "a?]0;x?b?c?d"
 
 
 def test_settings() -> None:
