@@ -513,12 +513,24 @@ def add_command(profile: str, from_env: bool, mfa_serial: str | None, region: st
         click.echo(f"shellvault: {note}", err=True)
 
 
+def _rebuild_index() -> None:
+    import contextlib
+
+    from .vault import Vault, open_store
+
+    # A locked store keeps its secrets: the list then shows what the index knows.
+    with contextlib.suppress(ShellvaultError):
+        Vault(open_store(no_input=True)).rebuild_index()
+
+
 def _rows() -> list[dict[str, Any]]:
     from .server import running
     from .vault import SessionIndex
 
     config = _config()
     index = SessionIndex()  # listing needs no passphrase and no keyring round trip
+    if not index.path.exists():
+        _rebuild_index()  # the state directory was lost: ask the store what it holds
     servers = running()
     masters = index.masters()
     sessions = index.sessions()

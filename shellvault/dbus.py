@@ -105,6 +105,10 @@ class Unavailable(DBusError):
     """No session bus, it refused us, it timed out, or no Secret Service is on it."""
 
 
+class NoAnswer(Unavailable):
+    """A call got no reply before the deadline (a hung or stopped daemon)."""
+
+
 class Disconnected(Unavailable):
     """An established connection broke (EOF, reset): a new one may work."""
 
@@ -543,7 +547,7 @@ class Connection:
         assert self._sock is not None
         left = deadline - time.monotonic()
         if left <= 0:
-            raise Unavailable(f"no answer from the D-Bus session bus in {self.timeout:g} s")
+            raise NoAnswer(f"no answer from the D-Bus session bus in {self.timeout:g} s")
         self._sock.settimeout(left)
 
     def _fill(self, deadline: float) -> None:
@@ -554,7 +558,7 @@ class Connection:
         try:
             chunk = self._sock.recv(65536)
         except TimeoutError:
-            raise Unavailable(
+            raise NoAnswer(
                 f"no answer from the D-Bus session bus in {self.timeout:g} s"
             ) from None
         except OSError as exc:

@@ -67,8 +67,15 @@ def _fish_unset(name: str) -> str:
     return f"set -e -g {name}; set -q -U {name}; and set -g -u {name}; or true;"
 
 
+# PowerShell ends a single-quoted string at any of these, not only at ASCII ' (its
+# tokenizer's IsSingleQuote); each is escaped by doubling it, as ' is.
+_POWERSHELL_QUOTES = ("'", "\u2018", "\u2019", "\u201a", "\u201b")
+
+
 def _powershell_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    for quote in _POWERSHELL_QUOTES:
+        value = value.replace(quote, quote + quote)
+    return "'" + value + "'"
 
 
 def _tcsh_quote(value: str) -> str:
@@ -78,17 +85,40 @@ def _tcsh_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''").replace("!", "'\\!'") + "'"
 
 
-def _dotenv_quote(value: str) -> str:
-    escaped = (
-        value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
-    )
-    return f'"{escaped}"'
+# dotenv files are read by docker (--env-file: the value is every byte after `=`, no
+# quoting at all), python-dotenv (quotes, escapes, ${VAR} expansion) and POSIX sh
+# (`set -a; . file`). A value means the same to all three only if it is written bare and
+# holds none of their special characters; AWS's own values (key ids, secrets, tokens,
+# RFC 3339 times, regions, account ids) always do.
+_DOTENV_SAFE_PUNCTUATION = frozenset("_./:+=@%,-")
+
+
+def _dotenv_value(name: str, value: str) -> str:
+    for c in value:
+        if not (c in _DOTENV_SAFE_PUNCTUATION or (c.isalnum() and c.isprintable())):
+            raise UsageError(
+                f"{name} holds {c!r}, which docker, python-dotenv and sh would read "
+                "differently in a dotenv file; use --shell bash, fish or powershell, or "
+                "export --format json"
+            )
+    return value
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def render(assignments: Assignments, shell: str) -> str:
     """Lines that, evaluated by `shell`, leave exactly `assignments` in its environment."""
     lines: list[str] = []
     for name, value in assignments.items():
+        if value is not None and not value.isascii() and not _utf8(value):
+            raise UsageError(f"{name} would not be valid UTF-8 text (a profile name or "
+                             "setting with bytes that are not UTF-8?); nothing was printed")
         if shell in ("bash", "zsh", "sh"):
             line = f"unset {name};" if value is None else f"export {name}={_posix_quote(value)};"
         elif shell == "fish":
@@ -101,7 +131,7 @@ def render(assignments: Assignments, shell: str) -> str:
         elif shell == "dotenv":
             if value is None:
                 continue  # a dotenv file cannot unset anything
-            line = f"{name}={_dotenv_quote(value)}"
+            line = f"{name}={_dotenv_value(name, value)}"
         else:
             raise UsageError(f"unknown shell '{shell}'; choose one of: {', '.join(SHELLS)}")
         lines.append(line)

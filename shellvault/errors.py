@@ -6,8 +6,7 @@ click commands, the hot path) needs one `except`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # mypy takes this name as True; the hot path never imports typing
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -23,13 +24,31 @@ def _epoch(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
 
 
+# The profiles whose credential_process is running in our ancestors, one per line: a
+# `credential_process = shellvault export SAME` would otherwise fork without end.
+CHAIN_VARIABLE = "SHELLVAULT_CREDENTIAL_PROCESS_CHAIN"
+MAX_NESTING = 8  # credential_process commands inside each other, whatever their profiles
+
+
+def _child_environment(profile: Profile) -> dict[str, str]:
+    chain = [p for p in os.environ.get(CHAIN_VARIABLE, "").split("\n") if p]
+    if profile.name in chain or len(chain) >= MAX_NESTING:
+        path = " -> ".join([*chain, profile.name])
+        raise ShellvaultError(
+            f"credential_process of profile {profile.name} loops back into shellvault "
+            f"({path}); change that profile's credential_process"
+        )
+    return {**os.environ, CHAIN_VARIABLE: "\n".join([*chain, profile.name])}
+
+
 def run_credential_process(profile: Profile) -> Session:
     command = str(profile.credential_process)
     what = f"credential_process of profile {profile.name}"
+    env = _child_environment(profile)
     try:
         # Its stderr goes to the user (it may prompt there); its stdout is the JSON.
         done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, text=True,
-                              timeout=CREDENTIAL_PROCESS_TIMEOUT)
+                              timeout=CREDENTIAL_PROCESS_TIMEOUT, env=env)
     except KeyboardInterrupt:
         raise Interrupted("interrupted; nothing was changed") from None
     except (OSError, subprocess.TimeoutExpired) as exc:

