@@ -346,7 +346,7 @@ def login_command(profile: str, to_stdout: bool, path: str | None, region: str |
         output.emit(url + "\n")
         return
     console.open_in_browser(url)
-    click.echo(f"shellvault: opened the AWS console for {profile} in the browser", err=True)
+    _notice(f"opened the AWS console for {profile} in the browser")
 
 
 @cli.command("rotate")
@@ -507,10 +507,9 @@ def add_command(profile: str, from_env: bool, mfa_serial: str | None, region: st
     changed = update_profile(config.path, profile, values)
     written = f"; [profile {profile}] in {config.path} has " + " and ".join(
         f"{k} = {v}" for k, v in values.items()) if changed else ""
-    click.echo(f"shellvault: stored the access key for {profile} in the "
-               f"{vault.store.describe()}{written}", err=True)
+    _notice(f"stored the access key for {profile} in the {vault.store.describe()}{written}")
     if note:
-        click.echo(f"shellvault: {note}", err=True)
+        _notice(note)
 
 
 def _rebuild_index() -> None:

@@ -137,13 +137,18 @@ def _closed_stdout(argv: list[str]) -> NoReturn:
     hint = ""
     if argv[:1] == ["env"]:
         hint = '; in bash or zsh load credentials with eval "$(shellvault env PROFILE)"'
-    sys.stderr.write(f"shellvault: nothing read the output (its pipe was closed){hint}\n")
-    sys.stderr.flush()
+    from .tty import notice
+
+    notice(f"nothing read the output (its pipe was closed){hint}")
     os._exit(1)
 
 
 def main() -> None:
     argv = sys.argv[1:]
+    if sys.stderr is not None:
+        from .tty import escaping_stderr
+
+        sys.stderr = escaping_stderr()  # whoever writes, no control bytes reach a terminal
     if sys.stdout is None:  # started with file descriptor 1 closed
         _closed_stdout(argv)
     from .passphrase_env import take_environment_passphrase
@@ -180,10 +185,10 @@ def main() -> None:
             raise
         # A bug must not print a traceback full of local values (secrets) into a terminal
         # or an `eval`: one line, stdout untouched.
-        sys.stderr.write(
-            f"shellvault: internal error ({exc.__class__.__name__}). "
-            "Run again with SHELLVAULT_DEBUG=1 to see the traceback, and please report it\n"
-        )
+        from .tty import notice
+
+        notice(f"internal error ({exc.__class__.__name__}). "
+               "Run again with SHELLVAULT_DEBUG=1 to see the traceback, and please report it")
         sys.exit(1)
     try:
         sys.stdout.flush()

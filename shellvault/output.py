@@ -66,10 +66,12 @@ def emit(text: str, eval_hint_profile: str | None = None) -> None:
 
 
 def fail(exc: BaseException | None) -> int:
-    if exc is None:
-        sys.stderr.write("\nshellvault: interrupted; nothing was changed\n")
-        return 130
     from .tty import notice
+
+    if exc is None:
+        sys.stderr.write("\n")  # after the ^C the terminal echoed
+        notice("interrupted; nothing was changed")
+        return 130
 
     notice(str(exc))  # one line whatever names or AWS texts the message carries
     return int(getattr(exc, "exit_code", 1))

@@ -6,6 +6,7 @@ credential_process output), so prompts never touch them.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -84,6 +85,44 @@ def printable(text: str) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+_C1_OR_BIDI = (b"\xc2", b"\xe2")
+
+
+class _EscapingStderr(io.RawIOBase):
+    """File descriptor 2, with terminal control bytes made visible whoever writes: click's
+    own messages, other modules' lines. Newlines and tabs pass; ESC, CSI, OSC, C1 and bidi
+    overrides become escapes, so a hostile name cannot drive the terminal."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        raw = bytes(data)
+        out = raw
+        if min(raw, default=0x20) < 0x20 or b"\x7f" in raw or any(p in raw for p in _C1_OR_BIDI):
+            text = raw.decode("utf-8", "surrogateescape")
+            out = "\n".join(printable(part).replace("\\t", "\t") for part in text.split("\n")) \
+                .encode("utf-8", "surrogateescape")
+        view = memoryview(out)
+        while view:
+            view = view[os.write(self._fd, view):]
+        return len(raw)
+
+
+def escaping_stderr() -> io.TextIOWrapper:
+    """A replacement for sys.stderr: UTF-8, never an encoding error (bytes that are not
+    UTF-8 become escapes), control bytes made visible."""
+    return io.TextIOWrapper(_EscapingStderr(2), encoding="utf-8",  # type: ignore[arg-type]
+                            errors="backslashreplace", line_buffering=True, write_through=True)
 
 
 def command(*words: str) -> str:
