@@ -79,6 +79,28 @@ def _secret_service() -> dbus.SecretService:
     return _reader
 
 
+def _live_items(collection: Any, attributes: dict[str, str]) -> list[Any]:
+    """The items matching `attributes`, skipping any that another process deletes
+    between the search and the look at it (secretstorage's own generator stops there)."""
+    from jeepney.wrappers import DBusErrorResponse
+    from secretstorage import Item
+    from secretstorage.exceptions import ItemNotFoundException
+
+    try:
+        (paths,) = collection._collection.call("SearchItems", "a{ss}", attributes)
+    except TimeoutError:
+        raise _no_answer() from None
+    items = []
+    for path in paths:
+        try:
+            items.append(Item(collection.connection, path, collection.session))
+        except (ItemNotFoundException, DBusErrorResponse):
+            continue
+        except TimeoutError:
+            raise _no_answer() from None
+    return items
+
+
 class SecretServiceStore:
     name = "keyring"
 
@@ -142,11 +164,7 @@ class SecretServiceStore:
         return collection
 
     def _items(self, name: str, unlock: bool = False) -> list[Any]:
-        collection = self._open(unlock)
-        try:
-            return list(collection.search_items({"service": SERVICE, "username": name}))
-        except TimeoutError:
-            raise _no_answer() from None
+        return _live_items(self._open(unlock), {"service": SERVICE, "username": name})
 
     def get(self, name: str) -> str | None:
         attributes = {"service": SERVICE, "username": name}
@@ -197,16 +215,14 @@ class SecretServiceStore:
         from jeepney.wrappers import DBusErrorResponse
         from secretstorage.exceptions import ItemNotFoundException
 
-        collection = self._open(unlock=False)
         names = set()
-        try:
-            for item in collection.search_items({"service": SERVICE}):
-                try:
-                    names.add(item.get_attributes().get("username", ""))
-                except (ItemNotFoundException, DBusErrorResponse):
-                    continue  # deleted while we listed
-        except TimeoutError:
-            raise _no_answer() from None
+        for item in _live_items(self._open(unlock=False), {"service": SERVICE}):
+            try:
+                names.add(item.get_attributes().get("username", ""))
+            except (ItemNotFoundException, DBusErrorResponse):
+                continue  # deleted while we listed
+            except TimeoutError:
+                raise _no_answer() from None
         return sorted(names - {""})
 
 
