@@ -790,11 +790,11 @@ class SecretService:
             if not isinstance(found, dict):
                 raise ProtocolError("GetSecrets did not answer a{o(oayays)}")
             secret = found.get(item)
-            if secret is None:  # locked in between: the Secret Service skips locked items
-                raise Locked("the item is locked")
-            value = _arg(secret, 2, bytes)
-            return value
-        if any(isinstance(p, str) and p.startswith(default + "/") for p in locked):
+            if secret is not None:
+                return _arg(secret, 2, bytes)
+            # Locked or deleted (another process's `clear`) in between: the Secret
+            # Service skips both, so ask the collection which it was.
+        elif any(isinstance(p, str) and p.startswith(default + "/") for p in locked):
             raise Locked("the item is locked")
         if default == "/":
             return None  # no default collection: nothing was ever stored
