@@ -126,6 +126,7 @@ def _client(service: str, target: SsoTarget) -> Any:
 def _new_client(service: str, target: SsoTarget) -> Any:
     import botocore
     import botocore.config
+    from botocore.exceptions import BotoCoreError
 
     from .sdk import botocore_session
 
@@ -141,7 +142,12 @@ def _new_client(service: str, target: SsoTarget) -> Any:
         retries={"mode": "standard", "max_attempts": 3},
         user_agent_extra="shellvault",
     )
-    return session.create_client(service, config=config)
+    try:
+        return session.create_client(service, config=config)
+    except (BotoCoreError, ValueError) as exc:  # a bad sso_region, endpoint or services
+        detail = " ".join(str(exc).split())[:200]
+        raise SsoError(f"cannot use the settings of {target.profile or 'the sign-in'} for "
+                       f"IAM Identity Center: {detail}") from None
 
 
 def _explain(exc: Exception, client: Any, action: str, subject: str) -> SsoError:
