@@ -163,7 +163,11 @@ class _OneShot:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # nothing about the request belongs on the user's terminal
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        class Quiet(HTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a browser that hangs up early: no traceback on the terminal
+
+        self.server = Quiet(("127.0.0.1", 0), Handler)
         self.server.timeout = 0.2
         self.address = f"http://127.0.0.1:{self.server.server_port}{secret_path}"
 

@@ -111,11 +111,16 @@ class ServedSession:
         try:
             fresh = self._issue(self._may_ask, min_ttl or self.window)
             self._check_length(fresh)
-        except (InputNeeded, Interrupted, ShellvaultError) as exc:
+        except Exception as exc:  # a thread of a server: one line, never a traceback
             asked = self._may_ask
             if isinstance(exc, (InputNeeded, Interrupted)) or "MFA" in str(exc):
                 self._may_ask = False  # asked once; `shellvault auth` elsewhere unblocks it
-            problem = str(exc)
+            problem = (str(exc) if isinstance(exc, ShellvaultError)
+                       else f"{exc.__class__.__name__}; SHELLVAULT_DEBUG=1 shows more")
+            if os.environ.get("SHELLVAULT_DEBUG") and not isinstance(exc, ShellvaultError):
+                import traceback
+
+                traceback.print_exc()
             if problem != self._last_problem or asked:
                 notice(f"exec --server {self.profile}: could not refresh the credentials "
                        f"({problem}); run 'shellvault auth {self.profile}' in another "
@@ -131,6 +136,10 @@ class ServedSession:
         self._last_problem = ""
         self._session = fresh
         return fresh
+
+    @property
+    def session(self) -> Session | None:
+        return self._session
 
     def next_check(self, lead: float) -> float:
         """Seconds until the background thread should look again."""
@@ -156,6 +165,11 @@ def ecs_json(session: Session) -> bytes:
     if session.arn:
         body["RoleArn"] = session.arn
     return json.dumps(body).encode()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up mid-answer is its business; CMD owns the terminal
 
 
 class CredentialServer:
@@ -189,7 +203,7 @@ class CredentialServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # CMD owns the terminal; nothing about requests belongs there
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
         self._threads: list[threading.Thread] = []
@@ -215,7 +229,7 @@ class CredentialServer:
 
     def _refresher(self) -> None:
         while not self._stop.is_set():
-            session = self.credentials._session
+            session = self.credentials.session
             lead = 60.0
             if session is not None and session.credentials.expires is not None:
                 # Short sessions with a long window leave little slack: refresh in its middle.

@@ -334,3 +334,22 @@ def test_a_refused_prompt_is_not_repeated_and_auth_elsewhere_unblocks(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_an_unexpected_refresh_error_is_a_503_and_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def issue(interactive: bool, min_ttl: int) -> Session:
+        raise OSError(28, "No space left on device")
+
+    served = ServedSession(issue, 900, "p")
+    served.first(_session(1000))
+    served._session = _session(899)
+    server = CredentialServer(served)
+    try:
+        status, body = server.answer("127.0.0.1", server.token)
+    finally:
+        server.httpd.server_close()
+    assert status == 503
+    assert "OSError" in json.loads(body)["message"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "OSError" in err and "Traceback" not in err
