@@ -120,6 +120,8 @@ class SecretServiceStore:
         try:
             if not _secret_service().available():
                 return "no Secret Service daemon on the session bus"
+        except dbus.NoAnswer:
+            return f"the Secret Service did not answer within {dbus.TIMEOUT:g} s"
         except dbus.Unavailable as exc:
             return str(exc)
         except dbus.DBusError as exc:
