@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # imported lazily at run time: each command loads only what i
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NO_INPUT_STS_BUDGET = 8.0  # seconds for a whole STS request under --no-input
 LIST_COLUMN_LIMIT = 40  # `list` pads its columns to at most this many characters
 
 
@@ -74,12 +73,6 @@ def _issue(name: str, no_input: bool, mfa_token: str | None, duration: str | Non
            min_ttl: int | None = None, region: str | None = None) -> Issued:
     from .engine import Engine, Request
 
-    if no_input:
-        from .lock import never_wait_for_input
-        from .sts import set_time_budget
-
-        never_wait_for_input(name)  # nor wait for another process that is prompting
-        set_time_budget(NO_INPUT_STS_BUDGET)  # a prompt hook is waiting
     vault = _vault(no_input)
     profile = _resolve(name, region, vault)
     request = Request(no_input=no_input, mfa_token=mfa_token, duration=_duration(duration),

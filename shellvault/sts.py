@@ -17,6 +17,7 @@ DEFAULT_REGION = "us-east-1"
 # it, and with --no-input a prompt hook does (`set_time_budget`). Each attempt gets a
 # third of it to answer; an attempt that could not end within it is not started.
 _time_budget = 30.0
+NO_INPUT_TIME_BUDGET = 8.0  # with --no-input (the prompt hook's refresh, direnv, scripts)
 
 
 def set_time_budget(seconds: float) -> None:

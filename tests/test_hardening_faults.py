@@ -149,6 +149,27 @@ def test_no_input_never_queues_behind_a_prompting_process(
         holder.wait(timeout=10)
 
 
+def test_the_prompt_hooks_issuer_never_queues_behind_a_prompt(
+    aws_home: Any, tmp_path: Path
+) -> None:
+    """The same class on the prompt hook's own path (`hook.engine_issuer`), which calls
+    the engine without the click command: the rule lives in the engine."""
+    code = ("import sys\nfrom shellvault.errors import ShellvaultError\n"
+            "from shellvault.hook import engine_issuer\n"
+            "try:\n    engine_issuer('account-a', True, None)\n"
+            "except ShellvaultError as exc:\n    print(exc.exit_code, exc)\n")
+    holder, _ = _login_holding_the_locks(aws_home, tmp_path, 60)
+    try:
+        done = aws_home.run_program([str(Path(aws_home.shellvault).parent / "python"), "-c",
+                                     code], timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("3 ") and "waiting for an answer" in done.stdout, done
+        assert holder.poll() is None
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+
+
 # ----------------------------------------------------------------------------- concurrency
 
 

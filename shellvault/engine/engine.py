@@ -65,4 +65,10 @@ class Engine:
 
     # -- the full chain ---------------------------------------------------------------------
     def issue(self, profile: Profile, request: Request = NO_OPTIONS) -> Issued:
+        if request.no_input:  # a prompt hook or a script waits: never behind a prompt, briefly
+            from ..lock import never_wait_for_input
+            from ..sts import NO_INPUT_TIME_BUDGET, set_time_budget
+
+            never_wait_for_input(profile.name)
+            set_time_budget(NO_INPUT_TIME_BUDGET)
         return Issued(self.provider(profile, request).retrieve(), profile, profile.region)
