@@ -147,6 +147,10 @@ class SignIns:
         self.environ = environ
 
     def _needed(self, target: SsoTarget, token: Token | None, subject: str) -> SignInNeeded:
+        if _held(_locks(self.environ) / f"{token_key(target)}.signin.lock"):
+            return SignInNeeded(
+                f"a browser sign-in to IAM Identity Center ({target.label}) is in progress in "
+                f"another shell; finish it or run 'shellvault sso login {subject}'")
         state = "has ended" if token is not None else "is not signed in"
         return SignInNeeded(f"the IAM Identity Center session {target.label} {state}: run "
                             f"'shellvault sso login {subject}'")
@@ -173,10 +177,7 @@ class SignIns:
                     break
                 except BlockingIOError:
                     if _held(path.with_name(f"{key}.signin.lock")):
-                        raise SignInNeeded(
-                            f"a browser sign-in to IAM Identity Center ({target.label}) is in "
-                            f"progress in another shell; finish it or run 'shellvault sso login "
-                            f"{subject}'") from None
+                        raise self._needed(target, None, subject) from None
                     if time.monotonic() > deadline:
                         raise ShellvaultError(
                             f"gave up after {int(NO_INPUT_WAIT)}s waiting for another shellvault "
@@ -242,10 +243,14 @@ class SignIns:
 
     def _sign_in(self, target: SsoTarget, previous: Token | None,
                  options: SignInOptions | None) -> Token:
+        from .lock import mark_prompting
         from .sso_signin import SignInOptions, sign_in
 
         marker = _locks(self.environ) / f"{token_key(target)}.signin.lock"
         with _hold(marker):
+            # Waiting for a person now: a --no-input caller queued on any lock this process
+            # holds (a role chained from this profile, too) gives up instead of waiting.
+            mark_prompting()
             token = sign_in(target, previous, options or SignInOptions(), self.environ)
         self.store.put(target, token)
         return token

@@ -120,26 +120,30 @@ def test_no_input_does_not_wait_behind_a_browser_sign_in(sso_home: SvHome,
                                                          sso_server: SsoServer) -> None:
     sso_server.control("settings", {"token_seconds": 600})  # due for a refresh: needs the lock
     sso_home.run("sso", "login", SESSION, check=True)
+    sso_server.control("end-sessions", {})  # so the refresh fails and a sign-in begins
+    # A role chained from sso-a: this process holds chained-b's lock while it signs in.
     holder = subprocess.Popen(
-        [sso_home.shellvault, "sso", "login", SESSION], env={**sso_home.env,
-                                                              "SSO_BROWSER_MODE": "ignore"},
+        [sso_home.shellvault, "env", "chained-b"], env={**sso_home.env,
+                                                        "SSO_BROWSER_MODE": "ignore"},
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
         wait_for("the second browser tab", lambda: len(browser_tabs(sso_home)) == 2)
         done = sso_home.run("env", "--no-input", "sso-a")
-        assert (done.returncode, done.stdout) == (5, "")
+        assert (done.returncode, done.stdout) == (5, ""), done.stderr
         assert done.stderr == ("shellvault: a browser sign-in to IAM Identity Center (corp) is "
                                "in progress in another shell; finish it or run 'shellvault sso "
                                "login sso-a'\n")
-        assert holder.poll() is None  # answered while the sign-in still waits for the browser
+        chained = sso_home.run("env", "--no-input", "chained-b")
+        assert (chained.returncode, chained.stdout) == (3, "")
+        assert "waiting for an answer" in chained.stderr and chained.stderr.count("\n") == 1
+        assert holder.poll() is None  # both answered while the sign-in waits for the browser
         os.kill(holder.pid, signal.SIGINT)  # Ctrl-C at the waiting sign-in
         assert holder.wait(timeout=30) == 130
     finally:
         if holder.poll() is None:
             os.killpg(holder.pid, signal.SIGTERM)
             holder.wait(timeout=10)
-    assert sso_home.run("env", "--no-input", "sso-a").returncode == 0  # the old token is kept
 
 
 def test_bad_profile_settings_are_one_line(sso_home: SvHome) -> None:

@@ -40,7 +40,6 @@ class SsoRoleCredentials:
     def __init__(self, ctx: Context, root: Profile) -> None:
         self.ctx = ctx
         self.root = root
-        self._token: Token | None = None
 
     def target(self) -> SsoTarget:
         from ..errors import UsageError
@@ -56,24 +55,26 @@ class SsoRoleCredentials:
         """The sign-in's access token (refreshed, or a browser sign-in if allowed)."""
         from ..sso_token import SignIns
 
-        self._token = SignIns(self.ctx.vault, self.ctx.environ).token(
+        return SignIns(self.ctx.vault, self.ctx.environ).token(
             self.target(), subject=self.root.name, no_input=self.ctx.request.no_input,
             rejected=rejected)
-        return self._token
+
+    def role_credentials(self, token: Token) -> Session:
+        """GetRoleCredentials with `token` (`sso.TokenRejected` if the portal refuses it)."""
+        from .. import sso
+
+        return sso.get_role_credentials(
+            self.target(), token, account_id=str(self.root.sso_account_id),
+            role_name=str(self.root.sso_role_name), subject=self.root.name)
 
     def retrieve(self) -> Session:
         from .. import sso
 
-        target = self.target()
-        token = self._token or self.token()
-        account, role = str(self.root.sso_account_id), str(self.root.sso_role_name)
+        token = self.token()
         try:
-            return sso.get_role_credentials(target, token, account_id=account, role_name=role,
-                                            subject=self.root.name)
+            return self.role_credentials(token)
         except sso.TokenRejected:
-            token = self.token(rejected=token)
-            return sso.get_role_credentials(target, token, account_id=account, role_name=role,
-                                            subject=self.root.name)
+            return self.role_credentials(self.token(rejected=token))
 
 
 class SsoCached(Cached):
@@ -82,18 +83,29 @@ class SsoCached(Cached):
     inner: SsoRoleCredentials
 
     def retrieve(self) -> Session:
-        session = self.peek()
-        if session is not None:
-            return session
-        self.inner.token()  # may refresh or open the browser: outside this cache's lock
-        p = self.policy
-        with self.ctx.lock(p.key, p.what):
+        from ..sso import TokenRejected
+
+        rejected: Token | None = None
+        while True:
             session = self.peek()
-            if session is None:
-                session = self.inner.retrieve()
-                self.ctx.vault.put_session(p.key, session, p.owner, p.kind, p.root)
-                touch_stamp(p.owner, session.credentials.expires, self.ctx.environ)
-        return session
+            if session is not None:
+                return session
+            # The token may need a refresh or a browser sign-in: never under this lock.
+            token = self.inner.token(rejected)
+            p = self.policy
+            with self.ctx.lock(p.key, p.what):
+                session = self.peek()
+                if session is None:
+                    try:
+                        session = self.inner.role_credentials(token)
+                    except TokenRejected:
+                        if rejected is not None:
+                            raise
+                        rejected = token  # ended early (signed out, revoked): once more
+                        continue
+                    self.ctx.vault.put_session(p.key, session, p.owner, p.kind, p.root)
+                    touch_stamp(p.owner, session.credentials.expires, self.ctx.environ)
+            return session
 
 
 def build(ctx: Context, root: Profile) -> Provider:
