@@ -18,7 +18,7 @@ For each profile of the chain (`resolve`):
      profiles of the include chain set.
   3. `_source_of`: a ``source_profile`` naming the profile itself is dropped (that
      profile is a root whose keys are stored, as in aws-vault); any other is resolved
-     the same way, recursively, to any depth.
+     the same way, recursively, up to `MAX_CHAIN_LENGTH` profiles.
 """
 
 from __future__ import annotations
