@@ -170,9 +170,10 @@ def test_the_japanese_readme_walks_the_same_commands() -> None:
     assert blocks == readme_blocks()
 
 
-def _outline(path: Path) -> list[tuple[int, list[str]]]:
-    """(heading level, the fence languages of the section's blocks) per section."""
-    outline: list[tuple[int, list[str]]] = []
+def _outline(path: Path) -> list[tuple[int, list[str], int, int]]:
+    """Per section: heading level, the fence languages of its blocks, its table rows and
+    its list items (bullets, numbered steps): what a translation must carry over."""
+    outline: list[tuple[int, list[str], int, int]] = []
     fence = False
     for line in path.read_text().splitlines():
         stripped = line.strip()
@@ -180,15 +181,21 @@ def _outline(path: Path) -> list[tuple[int, list[str]]]:
             if not fence and outline:
                 outline[-1][1].append(stripped[3:] or "-")
             fence = not fence
-        elif not fence and re.match(r"#{1,4} ", line):
-            outline.append((len(line.split(" ")[0]), []))
+        elif fence:
+            continue
+        elif re.match(r"#{1,4} ", line):
+            outline.append((len(line.split(" ")[0]), [], 0, 0))
+        elif outline and (line.startswith("|") or re.match(r"\s*([*-]|\d+\.) ", line)):
+            level, blocks, rows, items = outline[-1]
+            table = line.startswith("|")
+            outline[-1] = (level, blocks, rows + table, items + (not table))
     return outline
 
 
 def test_the_japanese_readme_has_every_section_and_block_of_the_english_one() -> None:
     english = _outline(REPO_ROOT / "README.md")
     japanese = _outline(REPO_ROOT / "README.ja.md")
-    assert [level for level, _ in japanese] == [level for level, _ in english]
+    assert [section[0] for section in japanese] == [section[0] for section in english]
     assert japanese == english
     # AWS's Japanese documentation says 認証情報 for credentials.
     assert "クレデンシャル" not in (REPO_ROOT / "README.ja.md").read_text()
