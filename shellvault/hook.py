@@ -481,9 +481,13 @@ def profiles_cache(environ: Mapping[str, str] = os.environ) -> tuple[Path, Path]
     cache = paths.completion_cache(config, environ)
     try:
         st = config.stat()
+    except OSError:
+        return config, cache  # no config file: the shells offer nothing, ask nothing
+    try:
         names = AwsConfig.load(config).profile_names()
     except (OSError, ConfigError):
-        return config, cache
+        names = []  # broken or unreadable: nothing to offer, and no question per TAB
+
     paths.write_private_file(cache, "".join(n + "\n" for n in names).encode(
         "utf-8", "surrogateescape"))
     os.utime(cache, ns=(st.st_atime_ns, st.st_mtime_ns))
