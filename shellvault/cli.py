@@ -715,6 +715,19 @@ def _whole_sentences(group: click.Group) -> None:
 def run() -> None:
     _whole_sentences(cli)
     try:
-        cli.main(prog_name="shellvault", standalone_mode=True)
+        result = cli.main(prog_name="shellvault", standalone_mode=False)
     except KeyboardInterrupt:
         _die(None)
+    except click.exceptions.Abort:  # Ctrl-C or EOF at one of click's own prompts
+        _die(None)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
+            click.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        # Bad input is one line like every other error (click's standalone mode prints three).
+        where = exc.ctx.command_path if exc.ctx is not None else "shellvault"
+        _die(UsageError(f"{exc.format_message()} (see '{where} --help')"))
+    except click.ClickException as exc:
+        _die(ShellvaultError(exc.format_message()))
+    # --help, --version and ctx.exit() return their exit code in non-standalone mode.
+    sys.exit(result if isinstance(result, int) else 0)

@@ -310,3 +310,18 @@ def test_a_closed_stdout_is_one_line(aws_home: Any) -> None:
         assert "Traceback" not in done.stderr and "internal error" not in done.stderr
         ours = [line for line in done.stderr.splitlines() if line.startswith("shellvault:")]
         assert len(ours) <= 1, done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("env", "--bogus", "x"),              # unknown option
+    ("frob",),                            # unknown command
+    ("exec",),                            # missing argument
+    ("env", "--shell", "klingon", "x"),   # a value outside a choice
+    ("env", "--min-ttl", "soon", "x"),    # a value of the wrong type
+    ("role", "add", "x"),                 # a missing required option
+])
+def test_click_usage_errors_are_one_line_exit_2(sv_home: Any, args: tuple[str, ...]) -> None:
+    done = sv_home.run(*args)
+    assert done.returncode == 2, done.stderr
+    line = _one_line(done)
+    assert line.startswith("shellvault: "), line
