@@ -76,7 +76,6 @@ def shells_installed() -> None:
 def test_demo_check_passes_every_step_in_every_shell(
     tmp_path: Path, shells_installed: None
 ) -> None:
-    t0 = time.monotonic()
     done = subprocess.run(
         [str(DEMO), "--check"],
         stdin=subprocess.DEVNULL,
@@ -86,7 +85,6 @@ def test_demo_check_passes_every_step_in_every_shell(
         timeout=180,
         check=False,
     )
-    took = time.monotonic() - t0
     report = f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
     assert done.returncode == 0, report
     lines = done.stdout.splitlines()
@@ -99,8 +97,6 @@ def test_demo_check_passes_every_step_in_every_shell(
     assert any(ln.startswith("PASS [demo] cleanup: ") for ln in lines), report
     assert re.search(r"^demo check passed in [\d.]+s$", done.stdout, re.M), report
     assert not _left_behind(tmp_path)
-    # Quick enough to run on every push (setup included).
-    assert took < 90, f"scripts/demo --check took {took:.1f}s\n{report}"
 
 
 def test_demo_check_one_shell(tmp_path: Path) -> None:

@@ -669,8 +669,7 @@ def test_unknown_profile_one_line_and_the_environment_unchanged(
 
 
 def _only_error(home: SvHome, proj: Path, env: Mapping[str, str | None] | None = None) -> str:
-    changes, err, elapsed = direnv_export_json(home, proj, env)
-    assert elapsed < 15
+    changes, err, _elapsed = direnv_export_json(home, proj, env)  # bounded by its timeout
     assert aws_changes(changes) == {}, changes
     lines = our_lines(err)
     assert len(lines) == 1, err
