@@ -26,7 +26,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import paths
 from .envvars import _fish_quote, _posix_quote, render, unset_all
@@ -471,27 +470,17 @@ def decide(verb: str, ask: Ask, state: State, issue: Issuer, args: Sequence[str]
 
 
 # ------------------------------------------------------------------ profile names for TAB
-def profiles_cache(environ: Mapping[str, str] = os.environ) -> tuple[Path, Path]:
-    """(config file, cache file): the config's profile names, one per line, by config.py's
-    own reading of section headers, in a file whose mtime is the config's. A shell reads
-    it with builtins and asks again only when the two mtimes differ."""
-    from .config import AwsConfig, ConfigError, config_path
+def names_answer(shell: str, environ: Mapping[str, str], force: bool) -> str:
+    """Where the shell finds the profile names for TAB (namecache.py), the cache refreshed
+    if the config changed (always with `force`: the shell saw it stale)."""
+    from . import namecache
 
-    config = config_path()
-    cache = paths.completion_cache(config, environ)
-    try:
-        st = config.stat()
-    except OSError:
-        return config, cache  # no config file: the shells offer nothing, ask nothing
-    try:
-        names = AwsConfig.load(config).profile_names()
-    except (OSError, ConfigError):
-        names = []  # broken or unreadable: nothing to offer, and no question per TAB
-
-    paths.write_private_file(cache, "".join(n + "\n" for n in names).encode(
-        "utf-8", "surrogateescape"))
-    os.utime(cache, ns=(st.st_atime_ns, st.st_mtime_ns))
-    return config, cache
+    config, cache = namecache.refresh(environ, force=force)
+    out = Script(shell)
+    out.set("__sv_ccfg", str(config))
+    out.set("__sv_ccache", str(cache))
+    out.set("__sv_ccfor", environ.get("AWS_CONFIG_FILE", ""))
+    return out.text()
 
 
 # ------------------------------------------------------------------ the engine as issuer
@@ -552,21 +541,18 @@ def main(argv: list[str], issue: Issuer = engine_issuer,
     )
     if verb == "direnv-watch" and len(args) == 1:
         # Two lines, read as data by shell/direnv/shellvault.sh: the stamp, the config.
-        from .config import config_path
-
-        watched = [str(paths.stamp_path(args[0], environ)), str(config_path())]
+        watched = [str(paths.stamp_path(args[0], environ)), str(paths.aws_config_file(environ))]
         if any("\n" in p for p in watched):
             return 1
         code, text = 0, "".join(p + "\n" for p in watched)
     elif verb == "profiles":
-        config, cache = profiles_cache(environ)
-        out = Script(shell)
-        out.set("__sv_ccfg", str(config))
-        out.set("__sv_ccache", str(cache))
-        out.set("__sv_ccfor", environ.get("AWS_CONFIG_FILE", ""))
-        code, text = 0, out.text()
+        code, text = 0, names_answer(shell, environ, force=True)
     else:
         code, text = decide(verb, ask, State.load(opts.get("state", "")), issue, args, environ)
+        if verb == "prompt":
+            # A shell's first question comes at its first prompt: from then on its first
+            # TAB finds fresh names without starting a process.
+            text += names_answer(shell, environ, force=False)
     sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
     sys.stdout.flush()
     return code

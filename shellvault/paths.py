@@ -34,6 +34,11 @@ def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return _xdg(environ, "XDG_CONFIG_HOME", ".config") / "shellvault"
 
 
+def aws_config_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """``$AWS_CONFIG_FILE`` if set and non-empty, else ``~/.aws/config`` (the AWS CLI's rule)."""
+    return Path(os.path.expanduser(environ.get("AWS_CONFIG_FILE", "") or "~/.aws/config"))
+
+
 def directories_file(environ: Mapping[str, str] = os.environ) -> Path:
     """``with-role --save`` scopes: ``<dir><TAB><profile>`` lines."""
     return config_dir(environ) / "directories"

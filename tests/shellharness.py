@@ -1148,6 +1148,34 @@ class SharedShellTests:
         assert sh.complete("with-role ") == ["with-role", "solo-only"]
         assert sh.complete("shellvault env cen") == ["shellvault", "env", "cen"]
 
+    def test_no_process_for_a_tab_not_even_the_first(
+        self, home: Path, stub: StubShellvault
+    ) -> None:
+        """The first prompt's answer names the (fresh) name cache: the first TAB of a new shell
+        starts no process, nor do later ones; a changed config is read again at the next TAB."""
+        from tests.conftest import require_program
+
+        require_program("strace")
+        cfg = home / ".aws" / "config"
+        with self.session(home, stub) as sh:
+            sh.enter()
+            got: list[list[str]] = []
+            n, trace = sh.count_processes(
+                lambda: [got.append(sh.complete(line))
+                         for line in ("with-role cen", "shellvault env acc", "with-role cen")])
+            assert n == 0, trace
+            assert got == [["with-role", "central"], ["shellvault", "env", "account-"],
+                           ["with-role", "central"]]
+            cfg.write_text(cfg.read_text() + "\n[profile centaur]\n")
+            st = cfg.stat()
+            os.utime(cfg, (st.st_atime, st.st_mtime + 2))
+            n, trace = sh.count_processes(lambda: got.append(sh.complete("with-role centa")))
+            assert n >= 1, trace  # shellvault read the changed config
+            assert got[-1] == ["with-role", "centaur"]
+            n, trace = sh.count_processes(lambda: got.append(sh.complete("with-role centr")))
+            assert n == 0, trace
+            assert got[-1] == ["with-role", "central"]
+
     def test_complete_with_ten_thousand_profiles(self, home: Path, stub: StubShellvault) -> None:
         cfg = home / ".aws" / "config"
         with cfg.open("w") as f:

@@ -322,18 +322,3 @@ def test_off_ends_a_saved_scope_in_this_shell_only(env: dict[str, str]) -> None:
     assert v["__sv_bounds"] == "()" and path.read_text() == "/proj\tA\n"
     answer(ask(pwd="/proj/sub"), st, issue, env)
     assert len(issue.calls) == 1 and st.active is None
-
-
-def test_profiles_cache_follows_config_and_survives_a_broken_file(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cfg = Path(env["HOME"]) / "config"
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
-    env["XDG_CACHE_HOME"] = str(Path(env["HOME"]) / "cache")
-    cfg.write_text("[profile a]b]\n[profile  spaced ]\n[default]\n")
-    config, cache = hook.profiles_cache(env)
-    assert config == cfg and cache.read_text() == "a]b\n spaced \ndefault\n"
-    assert cache.stat().st_mtime_ns == cfg.stat().st_mtime_ns  # what the shells compare
-    cfg.write_text("[profile unclosed\n")  # broken: an empty list, still a fresh cache
-    _, cache = hook.profiles_cache(env)
-    assert cache.read_text() == "" and cache.stat().st_mtime_ns == cfg.stat().st_mtime_ns

@@ -7,47 +7,72 @@
 # shellcheck disable=SC2154 # __sv_opts and the rest: set by _shellvault_spec
 
 # Commands, options and their values come from the generated block below;
-# profile names from shellvault's cache file (rewritten by `shellvault hook
-# bash -- profiles` when the config file's mtime differs from the cache's),
-# read with builtins: no process per TAB.
-_shellvault_profile_names() { # -> __sv_names
-  local stale=1
+# profile names from shellvault's cache file (shellvault/namecache.py: a
+# header, the names quoted for bash, the names as they are, both sorted by
+# bytes), read with builtins: no process per TAB. `shellvault hook bash`
+# names the file (its prompt answer too) and rewrites it when the config
+# file's mtime differs from the cache's.
+
+# __sv_names: the plain names, kept in memory until the cache's header line
+# changes; __sv_nhdr: that line. Returns 1 when there are no names.
+_shellvault_profile_names() {
+  local stale=1 hdr n i=0 q
   if [ "${AWS_CONFIG_FILE-}" = "${__sv_ccfor-}" ] && [ -n "${__sv_ccfg-}" ]; then
-    if [ ! -e "$__sv_ccfg" ]; then
-      __sv_names=()
-      return 0
-    fi
+    [ -e "$__sv_ccfg" ] || return 1
     [ -e "$__sv_ccache" ] && ! [ "$__sv_ccfg" -nt "$__sv_ccache" ] &&
       ! [ "$__sv_ccfg" -ot "$__sv_ccache" ] && stale=
   fi
   [ -z "$stale" ] ||
     eval "$(command "${SHELLVAULT_BIN:-shellvault}" hook bash -- profiles </dev/null 2>/dev/null)"
-  __sv_names=()
-  if [ -r "${__sv_ccache-}" ]; then
-    IFS=$'\n' read -r -d '' -a __sv_names <"$__sv_ccache" || :
-  fi
+  [ -r "${__sv_ccache-}" ] || return 1
+  {
+    IFS= read -r hdr || hdr=
+    [ "$hdr" = "${__sv_nhdr-}" ] && return 0
+    __sv_names=() __sv_nhdr=$hdr n=${hdr##* }
+    case $n in '' | *[!0-9]*) return 1 ;; esac
+    if ((BASH_VERSINFO[0] >= 4)); then
+      mapfile -t -s "$n" -n "$n" __sv_names # bash>=4.0 (guarded)
+    else
+      while ((i < n)) && IFS= read -r q; do i=$((i + 1)); done
+      i=0
+      while ((i < n)) && IFS= read -r q; do __sv_names[i]=$q i=$((i + 1)); done
+    fi
+  } <"$__sv_ccache"
+  ((${#__sv_names[@]}))
 }
 
 # COMPREPLY=(profile names starting with $1, quoted for the command line: a
-# name like `$(...)` or `my prof` is inserted as one literal word).
+# name like `$(...)` or `my prof` is inserted as one literal word). The names
+# are sorted by bytes: two binary searches find the range that starts with
+# the prefix, and just those lines of the cache's quoted half are read.
 _shellvault_complete_profiles() {
-  local n q pre=${1#[\"\']}
-  local -a m=()
+  local LC_ALL=C # byte order for `<`, as the cache is sorted; in this function only
+  local pre=${1#[\"\']} lo=0 hi mid first hdr q i=0
   pre=${pre//\\/}
   COMPREPLY=()
-  _shellvault_profile_names
-  if [ -z "$pre" ]; then
-    m=(${__sv_names[@]+"${__sv_names[@]}"})
-  else
-    for n in ${__sv_names[@]+"${__sv_names[@]}"}; do
-      case $n in "$pre"*) m[${#m[@]}]=$n ;; esac
-    done
-  fi
-  # One printf quotes every match (a printf per name was half of a 10,000-name TAB).
-  if ((${#m[@]})); then
-    printf -v q '%q\n' "${m[@]}"
-    IFS=$'\n' read -r -d '' -a COMPREPLY <<<"$q" || :
-  fi
+  _shellvault_profile_names || return 0
+  hi=${#__sv_names[@]}
+  while ((lo < hi)); do
+    mid=$(((lo + hi) / 2))
+    if [[ ${__sv_names[mid]} < $pre ]]; then lo=$((mid + 1)); else hi=$mid; fi
+  done
+  first=$lo hi=${#__sv_names[@]}
+  while ((lo < hi)); do
+    mid=$(((lo + hi) / 2))
+    if [ "${__sv_names[mid]:0:${#pre}}" = "$pre" ]; then lo=$((mid + 1)); else hi=$mid; fi
+  done
+  ((lo > first)) || return 0
+  {
+    IFS= read -r hdr && [ "$hdr" = "$__sv_nhdr" ] || return 0 # rewritten meanwhile
+    if ((BASH_VERSINFO[0] >= 4)); then
+      mapfile -t -s "$first" -n $((lo - first)) COMPREPLY # bash>=4.0 (guarded)
+    else
+      while ((i < lo)) && IFS= read -r q; do
+        ((i < first)) || COMPREPLY[${#COMPREPLY[@]}]=$q
+        i=$((i + 1))
+      done
+    fi
+  } <"$__sv_ccache"
 }
 
 _shellvault_reply_words() { # $1 words, $2 current word

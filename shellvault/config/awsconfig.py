@@ -17,8 +17,9 @@ __all__ = ["AwsConfig", "config_path"]
 
 def config_path() -> Path:
     """``$AWS_CONFIG_FILE`` if set and non-empty, else ``~/.aws/config``."""
-    env = os.environ.get("AWS_CONFIG_FILE", "")
-    return Path(os.path.expanduser(env or "~/.aws/config"))
+    from ..paths import aws_config_file
+
+    return aws_config_file()
 
 
 def _read(path: Path, shown: Path) -> bytes:

@@ -4,11 +4,18 @@
 # shellvault runs only when the config file changed. fish quotes what it
 # inserts.
 
-# __sv_names: every profile name. Always true (used as a condition).
+# __sv_names: the profile names for the token being completed. Always true
+# (used as a condition). __sv_nall holds every name (the plain half of the
+# cache file, shellvault/namecache.py) until the file's header line changes.
+# fish's engine is slow with thousands of candidates, so it gets only those
+# containing the token (any case: a superset of what fish would show), or
+# every name when none does (fish's fuzzy match) or the token is quoted.
 function __shellvault_profile_names
     set -q __sv_ccfg; or set -g __sv_ccfg
     set -q __sv_ccache; or set -g __sv_ccache
     set -q __sv_ccfor; or set -g __sv_ccfor
+    set -q __sv_nhdr; or set -g __sv_nhdr
+    set -q __sv_nall; or set -g __sv_nall
     set -g __sv_names
     set -l stale 1
     if test "$AWS_CONFIG_FILE" = "$__sv_ccfor"; and test -n "$__sv_ccfg"
@@ -22,8 +29,23 @@ function __shellvault_profile_names
         command $bin hook fish -- profiles </dev/null 2>/dev/null | source
     end
     test -e "$__sv_ccfg"; and test -r "$__sv_ccache"; or return 0
-    read -z -a -g --delimiter \n __sv_names <$__sv_ccache
-    set -q __sv_names[1]; and test -z "$__sv_names[-1]"; and set -e __sv_names[-1]
+    set -l hdr
+    read -l hdr <$__sv_ccache; or return 0
+    if test "$hdr" != "$__sv_nhdr"
+        set -l n (string match -r -- '[0-9]+$' $hdr); or return 0
+        read -z -a -l lines --delimiter \n <$__sv_ccache
+        test "$lines[1]" = "$hdr"; or return 0
+        set -g __sv_nall
+        test $n -gt 0; and set -g __sv_nall $lines[(math $n + 2)..(math 2 \* $n + 1)]
+        set -g __sv_nhdr $hdr
+    end
+    set -l tok (commandline -ct)
+    if test -n "$tok"; and not string match -q -r -- '[\\\\\'"]' $tok
+        set -l re (string escape --style=regex -- $tok)
+        set -g __sv_names (string match -r -i -e -- $re $__sv_nall)
+        set -q __sv_names[1]; and return 0
+    end
+    set -g __sv_names $__sv_nall
     return 0
 end
 
