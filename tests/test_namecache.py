@@ -111,7 +111,7 @@ def test_a_read_only_cache_directory_is_no_error(env: dict[str, str], tmp_path: 
         (tmp_path / "ro").mkdir(mode=0o500)
         env["XDG_CACHE_HOME"] = str(tmp_path / "ro")
     Path(env["AWS_CONFIG_FILE"]).write_text("[profile one]\n")
-    config, cache = namecache.refresh(env)
+    _, cache = namecache.refresh(env)
     assert not cache.exists()
 
 
