@@ -5,7 +5,8 @@ process derives the key once however many items it reads; with the key cached in
 keyring (keycache.py) later processes derive nothing. Each item is bound to its name as
 associated data, so files cannot be swapped. `meta.json` holds the KDF parameters and an
 encrypted check value that tells a wrong (or stale cached) key apart before anything is read
-or written.
+or written. AES-GCM is aesgcm.py's (libcrypto through ctypes, so reading with a cached key
+imports no `cryptography`); Argon2id is `cryptography`'s, paid only when a passphrase is typed.
 
 Concurrency: every write (creating the store, an item, a deletion, a passphrase change)
 holds `vault.lock` beside the directory and checks, under it, that its key still opens the
@@ -118,22 +119,18 @@ def _derive(passphrase: str, salt: bytes, memory: int, iterations: int, lanes: i
 
 
 def _encrypt(key: bytes, plain: bytes, associated: bytes) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from . import aesgcm
 
-    nonce = os.urandom(12)
-    return nonce + AESGCM(key).encrypt(nonce, plain, associated)
+    nonce = os.urandom(aesgcm.NONCE_SIZE)
+    return nonce + aesgcm.encrypt(key, nonce, plain, associated)
 
 
 def _decrypt(key: bytes, blob: bytes, associated: bytes) -> bytes | None:
     """The plaintext, or None when `key` is not the key or the blob was altered."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from . import aesgcm
 
-    try:
-        plain: bytes = AESGCM(key).decrypt(blob[:12], blob[12:], associated)
-    except InvalidTag:
-        return None
-    return plain
+    nonce = aesgcm.NONCE_SIZE
+    return aesgcm.decrypt(key, blob[:nonce], blob[nonce:], associated)
 
 
 def key_opens(key: bytes, meta: Meta) -> bool:

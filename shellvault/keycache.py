@@ -18,13 +18,13 @@ per command, as before; those systems have an OS keyring that `auto` uses anyway
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .digest import sha256_hex
 from .errors import UsageError
 
 DEFAULT_TTL = 8 * 3600
@@ -149,7 +149,7 @@ class KeyCache:
     """The cached derived key of one file store (named by the store's directory)."""
 
     def __init__(self, store_dir: Path) -> None:
-        digest = hashlib.sha256(os.fsencode(os.path.abspath(store_dir))).hexdigest()[:32]
+        digest = sha256_hex([os.fsencode(os.path.abspath(store_dir))])[:32]
         self.description = f"shellvault:file-store:{digest}".encode()
 
     def _find(self) -> int | None:

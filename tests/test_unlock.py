@@ -197,6 +197,23 @@ def test_an_exported_passphrase_is_used_as_given_and_never_cached(home: SvHome) 
     assert done.returncode == 2 and "unset it" in done.stderr
 
 
+def test_a_warm_env_on_the_unlocked_store_imports_no_cryptography(home: SvHome) -> None:
+    # cryptography's Rust binding was most of a warm file-store `env` (issue 11's speed
+    # target); AES-GCM now goes through libcrypto (shellvault/aesgcm.py). Argon2id still
+    # needs cryptography, so the unlock and the first auth may import it.
+    unlock(home)
+    home.run("auth", "account-a", "--mfa-token", "123456", check=True)
+    code = "import sys; from shellvault.main import main; sys.argv[0] = 'shellvault'; main()"
+    done = home.run_program([sys.executable, "-X", "importtime", "-c", code,
+                             "env", "--shell", "bash", "--no-input", "account-a"])
+    assert done.returncode == 0, done.stderr
+    assert "export AWS_SESSION_TOKEN=" in done.stdout
+    modules = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:")}
+    assert {"shellvault.filestore", "shellvault.keycache", "shellvault.aesgcm"} <= modules
+    assert not {m for m in modules if m.split(".")[0] in ("cryptography", "click", "boto3")}
+
+
 # ------------------------------------------------------------------ stale keys, passwd
 
 
