@@ -715,6 +715,12 @@ def plugin(shell: str) -> Path:
     return REPO / SHELL_FILES[shell]
 
 
+# What an interactive shell runs at its first prompt, before any TAB can happen: the
+# plugin's hook, whose first question to shellvault names the profile-name cache.
+FIRST_PROMPT = {"bash": "_shellvault_hook", "zsh": "_shellvault_precmd",
+                "fish": "emit fish_prompt"}
+
+
 def with_completion(shell: str) -> str:
     """Source lines for the plugin and its completion file (bash's plugin loads its own;
     zsh's _shellvault defines its helpers when sourced, fish's completion file too)."""
@@ -959,6 +965,7 @@ _COMPLETION_TIMERS = {
     # Each prints one line: <ms first completion> <ms median of the next ones> <candidates>
     "bash": r"""
 {src}
+{first_prompt}
 spec=$(complete -p shellvault)
 fn=${{spec#*-F }}; fn=${{fn%% *}}
 COMP_WORDS=(shellvault env "{word}"); COMP_CWORD=2; COMP_LINE="shellvault env {word}"
@@ -976,6 +983,7 @@ echo "$first ${{times[*]}} | ${{#COMPREPLY[@]}} ${{COMPREPLY[*]:0:3}}"
     "zsh": r"""
 zmodload zsh/datetime
 {src}
+{first_prompt}
 t0=$EPOCHREALTIME; _shellvault_profile_names; t1=$EPOCHREALTIME
 first=$(( (t1 - t0) * 1000000 ))
 times=()
@@ -988,6 +996,7 @@ echo "${{first%.*}} ${{times%.*}} | ${{#reply}} ${{reply[1,3]}}"
 """,
     "fish": r"""
 {src}
+{first_prompt}
 set -l line 'shellvault env {word}'
 for i in (seq (math {n} + 1))
   time complete -C $line >/dev/null
@@ -1008,7 +1017,7 @@ def completion_times(ctx: Ctx, shell: str, config: Path, word: str, shells_n: in
     env = {**ctx.env, "AWS_CONFIG_FILE": str(config)}
     for _ in range(shells_n):
         script = _COMPLETION_TIMERS[shell].format(
-            src=with_completion(shell), word=word, n=n,
+            src=with_completion(shell), first_prompt=FIRST_PROMPT[shell], word=word, n=n,
             fish_completion=shlex.quote(str(REPO / FISH_COMPLETION)))
         done = shell_run(ctx, shell, script, env)
         lines = done.stdout.strip().splitlines()
@@ -1220,11 +1229,13 @@ _SOURCE_LOOP = {
 
 _NAMES_FIRST = {
     # the plugin's profile-name step alone, first call in a fresh shell: wall seconds
-    "bash": "{src}\nt0=$EPOCHREALTIME; _shellvault_complete_profiles ''; t1=$EPOCHREALTIME\n"
+    "bash": "{src}\n{first_prompt}\nt0=$EPOCHREALTIME; _shellvault_complete_profiles ''; "
+            "t1=$EPOCHREALTIME\n"
             'echo "$t0 $t1 ${{#COMPREPLY[@]}}"',
-    "zsh": "zmodload zsh/datetime\n{src}\nt0=$EPOCHREALTIME; _shellvault_profile_names; "
+    "zsh": "zmodload zsh/datetime\n{src}\n{first_prompt}\nt0=$EPOCHREALTIME; "
+           "_shellvault_profile_names; "
            't1=$EPOCHREALTIME\necho "$t0 $t1 ${{#reply}}"',
-    "fish": "{src}\ntime __shellvault_profile_names\n"
+    "fish": "{src}\n{first_prompt}\ntime __shellvault_profile_names\n"
             "echo 0 0 (count $__sv_names)",
 }
 
@@ -1252,7 +1263,8 @@ def source_cost(ctx: Ctx, shell: str, k: int) -> tuple[float, float]:
 
 def names_first(ctx: Ctx, shell: str, config: Path) -> tuple[float, int]:
     """(wall ms of the profile-name step's first call in a fresh shell, names)."""
-    script = _NAMES_FIRST[shell].format(src=with_completion(shell))
+    script = _NAMES_FIRST[shell].format(src=with_completion(shell),
+                                        first_prompt=FIRST_PROMPT[shell])
     done = shell_run(ctx, shell, script, {**ctx.env, "AWS_CONFIG_FILE": str(config)})
     t0, t1, count = done.stdout.split()[-3:]
     if shell == "fish":
@@ -1286,19 +1298,18 @@ def shell_diagnostics(ctx: Ctx, shells: Sequence[str], configs: Mapping[str, Pat
                      f"-c x -f -a \"$names\"`, no file read, no description, no function "
                      f"call): **{floor:.1f} ms** per `complete -C 'x '` (median of {reps}): the "
                      "floor under fish's completion of 10,000 names on this machine.")
-    awk = awk_vs_grep(ctx, configs["10k"])
-    if awk:
-        extra.append(awk)
-    fn = {"bash": "`_shellvault_complete_profiles ''` (grep, then awk)",
-          "zsh": "`_shellvault_profile_names`", "fish": "`__shellvault_profiles`"}
+    fn = {"bash": "`_shellvault_complete_profiles ''` (names into memory, then every "
+                  "quoted name read into `COMPREPLY`)",
+          "zsh": "`_shellvault_profile_names`", "fish": "`__shellvault_profile_names`"}
     ctx.section(
         "Shell-side diagnostics (for scenarios 5 and 7)",
         f"Sourcing the plugin file {k} times inside one shell (median of {reps} shells): the "
         "start-up cost of scenario 7 without the noise of starting processes. The plugin's "
-        "profile-name step alone, first call in a fresh shell with the 10,000-profile config "
-        f"(median of {reps} shells): how much of scenario 5's first TAB is reading the config "
-        "file (the rest is the shell's own completion machinery: matching, sorting, listing "
-        f"10,000 candidates). Steps: {'; '.join(f'{sh}: {fn[sh]}' for sh in shells)}.\n\n"
+        "profile-name step alone, first call in a fresh shell with the 10,000-profile config, "
+        f"after the shell's first prompt (median of {reps} shells): how much of scenario 5's "
+        "first TAB is reading shellvault's name cache (the rest is the shell's own completion "
+        "machinery: matching, sorting, listing 10,000 candidates). "
+        f"Steps: {'; '.join(f'{sh}: {fn[sh]}' for sh in shells)}.\n\n"
         "| shell | source, wall | source, CPU | profile-name step, first call |\n"
         "|---|---:|---:|---|\n" + "\n".join(rows) + "\n\n" + "\n\n".join(extra),
     )
@@ -1313,32 +1324,6 @@ def fish_floor(ctx: Ctx, reps: int) -> float:
     walls = [float(m.group(1)) * _UNIT[m.group(2)] * 1000
              for m in _FISH_TIME.finditer(done.stderr)]
     return statistics.median(walls)
-
-
-HEADER_RE = r"^[[:space:]]*\[[[:space:]]*(profile[[:space:]]|default)"
-
-
-def awk_vs_grep(ctx: Ctx, config: Path) -> str:
-    """An awk program over the whole config vs one grep for the headers: why the plugins
-    let grep (C locale) pick the header lines before awk makes names of them."""
-    done = shell_run(ctx, "bash", f"source {shlex.quote(str(plugin('bash')))}; "
-                     'printf %s "${__sv_awk_profiles-}"')
-    program = done.stdout
-    if "BEGIN" not in program:
-        return ""
-    cmds: list[tuple[str, list[str]]] = [
-        ("the plugins' awk program over the whole file",
-         with_env(["awk", program, str(config)])),
-        ("grep -E for `[profile ...]`/`[default]` headers",
-         with_env(["grep", "-E", HEADER_RE, str(config)])),
-        ("the same grep with LC_ALL=C",
-         with_env(["grep", "-E", HEADER_RE, str(config)], {"LC_ALL": "C"})),
-    ]
-    st = hyperfine(ctx, "diag-awk-grep", cmds, runs=max(5, ctx.runs // 2))
-    for key, (name, _) in zip(("awk", "grep", "grep_c"), cmds, strict=True):
-        ctx.facts[f"read.{key}"] = st[name].median
-    return ("Reading the names out of the 1.6 MB config, as a process (one hyperfine "
-            "run):\n\n" + timing_table(st))
 
 
 # --------------------------------------------------------------------------- profiles
@@ -1537,23 +1522,14 @@ def analysis(ctx: Ctx, big_config_mb: float) -> list[str]:
     missed = [v for v in ctx.verdicts if v.ok is False]
     for v in missed:
         shell = next((sh for sh in SHELL_FILES if f"({sh})" in v.what), "")
-        if v.scenario == "5" and shell == "bash":
+        if v.scenario == "5" and shell in ("bash", "zsh"):
             out.append(
-                f"- **5, bash** (first TAB {n('s5.bash.first')}, later {n('s5.bash.later')}; "
-                "no Python): every TAB runs the plugin's one `awk` over the whole "
-                f"{big_config_mb:.1f} MB file: {n('names.bash')} of the TAB inside the shell, "
-                f"{n('read.awk')} as a lone process; the rest is bash filling a 10,000-word "
-                "`COMPREPLY`. A header prefilter `LC_ALL=C grep -E` reads the same file in "
-                f"{n('read.grep_c')} (in the UTF-8 locale the same grep takes "
-                f"{n('read.grep')}: `[[:space:]]` is slow there; mawk does not care).")
-        elif v.scenario == "5" and shell == "zsh":
-            out.append(
-                f"- **5, zsh** (a real TAB: first {n('s5.zsh.first')}, later "
-                f"{n('s5.zsh.later')}): the first TAB of every new shell reads the file: "
-                f"`_shellvault_profile_names` alone is {n('names.zsh')} (awk over "
-                f"{big_config_mb:.1f} MB), and zsh's own first TAB (compsys loading "
-                f"`_arguments` & co., no config read) {n('zsh.floor')}; `compadd` of the "
-                "names makes the rest. Later TABs use the plugin's mtime-keyed cache and pass.")
+                f"- **5, {shell}** (first TAB {n(f's5.{shell}.first')}, later "
+                f"{n(f's5.{shell}.later')}): the name step alone (after the first prompt, "
+                f"which names the cache) is {n(f'names.{shell}')} of the first TAB"
+                + (f"; zsh's own first TAB (compsys loading `_arguments` & co., no names) "
+                   f"{n('zsh.floor')}" if shell == "zsh" else "")
+                + "; the rest is the shell filling and handling 10,000 candidates.")
         elif v.scenario == "5" and shell == "fish":
             floor = f.get("fish.floor", 0.0)
             room = ("" if "fish.floor" not in f
@@ -1565,10 +1541,9 @@ def analysis(ctx: Ctx, big_config_mb: float) -> list[str]:
                 "alone "
                 f"needs {n('fish.floor')} for 10,000 static candidates on this machine{room}: "
                 "with an empty word and 10,000 profiles the target is at or past the limit of "
-                "fish 3.6 here, whatever the plugin does. The plugin adds the file "
-                f"read on the first TAB (`__shellvault_profiles`: {n('names.fish')}); later "
-                "TABs hand fish the cached list (no description beyond 1,000 names). "
-                "With a typed prefix (the usual TAB) only the matches reach fish.")
+                "fish 3.6 here, whatever the plugin does. The plugin's own step "
+                f"(`__shellvault_profile_names`, first call: {n('names.fish')}) reads the names "
+                "into memory once; with a typed word only the names containing it reach fish.")
         else:
             out.append(f"- **{v.scenario}**, {v.what}: {v.measured} (target {v.target}); "
                        "see Details.")
