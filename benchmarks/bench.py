@@ -992,7 +992,7 @@ repeat {n}; do
   times+=($(( (t1 - t0) * 1000000 )))
 done
 echo "FN=_shellvault_profile_names"
-echo "${{first%.*}} ${{times%.*}} | ${{#reply}} ${{reply[1,3]}}"
+echo "${{first%.*}} ${{times%.*}} | ${{#__sv_names}} ${{__sv_names[1,3]}}"
 """,
     "fish": r"""
 {src}
@@ -1234,7 +1234,7 @@ _NAMES_FIRST = {
             'echo "$t0 $t1 ${{#COMPREPLY[@]}}"',
     "zsh": "zmodload zsh/datetime\n{src}\n{first_prompt}\nt0=$EPOCHREALTIME; "
            "_shellvault_profile_names; "
-           't1=$EPOCHREALTIME\necho "$t0 $t1 ${{#reply}}"',
+           't1=$EPOCHREALTIME\necho "$t0 $t1 ${{#__sv_names}}"',
     "fish": "{src}\n{first_prompt}\ntime __shellvault_profile_names\n"
             "echo 0 0 (count $__sv_names)",
 }

@@ -479,6 +479,8 @@ def names_answer(shell: str, environ: Mapping[str, str], force: bool) -> str:
     out = Script(shell)
     out.set("__sv_ccfg", str(config))
     out.set("__sv_ccache", str(cache))
+    if shell == "bash":
+        out.set("__sv_cquoted", str(namecache.quoted_path(cache)))
     out.set("__sv_ccfor", environ.get("AWS_CONFIG_FILE", ""))
     return out.text()
 

@@ -1,19 +1,19 @@
-"""The profile names the shells' TAB reads with builtins: one cache file per AWS config file.
+"""The profile names the shells' TAB reads with builtins: cache files per AWS config file.
 
-Layout (UTF-8, one item per line)::
+Two files, each beginning with the same header line::
 
-    shellvault-names 2 <stamp> <count>     the header; <stamp> names the config it was made
-                                           from (mtime in ns, size, inode)
-    <count> lines: each name quoted for bash's command line
-    <count> lines: each name as it is
+    shellvault-names 3 <stamp> <count>     <stamp> names the config they were made from
+                                           (its mtime in ns, size and inode)
 
-Both lists are in the same order, sorted by the names' UTF-8 bytes, so bash finds the
-names that start with a typed prefix by binary search (`LC_ALL=C` comparisons) and reads
-just those lines of the quoted half with `mapfile -s -n`: no loop over every name, no
-`printf %q` per TAB. zsh and fish read the plain half and do their own matching and
-quoting. The file's mtime is the config's: a shell compares the two with `test -nt/-ot`
-(no process) and asks `shellvault hook SHELL -- profiles` only when they differ; it keeps
-the names in memory and reads them again only when the header line changes.
+`paths.completion_cache(config)` holds the names as they are, one per line, sorted by
+their UTF-8 bytes; the file beside it with `.bash` appended holds each of them quoted for
+bash's command line, in the same order. bash finds the names that start with a typed
+prefix by binary search over the plain names in memory (`LC_ALL=C` comparisons) and reads
+just those lines of the quoted file with `mapfile -s -n`: no loop over every name, no
+`printf %q` per TAB. zsh and fish read the plain file and do their own matching and
+quoting. The plain file's mtime is the config's: a shell compares the two with
+`test -nt/-ot` (no process) and asks `shellvault hook SHELL -- profiles` only when they
+differ; it keeps the names in memory and reads them again only when the header changes.
 
 The names are `AwsConfig.profile_names()`: the one reading of a section header.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import paths
 
-FORMAT = "shellvault-names 2"
+FORMAT = "shellvault-names 3"
 
 # bash's `printf %q` leaves these alone; every other ASCII character gets a backslash.
 _BASH_PLAIN = frozenset(
@@ -71,13 +71,21 @@ def stamp(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
-def render(names: Iterable[str], config_stat: os.stat_result) -> bytes:
-    """The cache file's bytes for `names` of the config whose stat is `config_stat`."""
+def quoted_path(cache: Path) -> Path:
+    """The bash-quoted twin of the plain names file."""
+    return cache.with_name(cache.name + ".bash")
+
+
+def render(names: Iterable[str], config_stat: os.stat_result) -> tuple[bytes, bytes]:
+    """(plain file, quoted file) for `names` of the config whose stat is `config_stat`."""
     # A name with a line break cannot be a line; an empty one is nothing to complete.
     usable = sorted({n for n in names if n and "\n" not in n and "\r" not in n}, key=_sort_key)
     header = f"{FORMAT} {stamp(config_stat)} {len(usable)}\n"
-    body = [bash_word(n) + "\n" for n in usable] + [n + "\n" for n in usable]
-    return (header + "".join(body)).encode("utf-8", "surrogateescape")
+
+    def text(lines: Iterable[str]) -> bytes:
+        return (header + "".join(n + "\n" for n in lines)).encode("utf-8", "surrogateescape")
+
+    return text(usable), text(bash_word(n) for n in usable)
 
 
 def is_fresh(cache: Path, config_stat: os.stat_result) -> bool:
@@ -115,11 +123,13 @@ def refresh(environ: Mapping[str, str] = os.environ, *, force: bool = False) -> 
         names = AwsConfig.load(config).profile_names()
     except (OSError, ConfigError):
         names = []
-    # The mtime is set on the new file before it takes the cache's name: a shell never
-    # sees the new names with an mtime that calls them stale.
+    plain, quoted = render(names, st)
+    # The quoted file first, then the plain one, whose mtime is set before it takes its
+    # name: a shell never sees the new names with an mtime that calls them stale.
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.names")
     try:
-        paths.write_private_file(tmp, render(names, st))
+        paths.write_private_file(quoted_path(cache), quoted)
+        paths.write_private_file(tmp, plain)
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.replace(tmp, cache)
     except OSError:

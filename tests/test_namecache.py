@@ -22,12 +22,17 @@ HOSTILE = [
 
 
 def read_cache(cache: Path) -> tuple[list[str], list[str], list[str]]:
-    """(header fields, quoted half, plain half)."""
-    lines = cache.read_bytes().decode("utf-8", "surrogateescape").split("\n")
-    header = lines[0].split(" ")
-    count = int(header[-1])
-    assert lines[1 + 2 * count :] == [""]
-    return header, lines[1 : 1 + count], lines[1 + count : 1 + 2 * count]
+    """(header fields, quoted names, plain names); both files carry the same header."""
+    def lines(path: Path) -> tuple[str, list[str]]:
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        head, _, rest = text.partition("\n")
+        assert rest == "" or rest.endswith("\n")
+        return head, rest.split("\n")[:-1]
+
+    head, plain = lines(cache)
+    qhead, quoted = lines(namecache.quoted_path(cache))
+    assert qhead == head and len(quoted) == len(plain) == int(head.split(" ")[-1])
+    return head.split(" "), quoted, plain
 
 
 @pytest.fixture
@@ -61,7 +66,7 @@ def test_cache_layout_sorted_by_bytes_both_halves_aligned(env: dict[str, str]) -
     config, cache = namecache.refresh(env)
     assert config == cfg and cache.parent == Path(env["XDG_CACHE_HOME"]) / "shellvault" / "profiles"
     header, quoted, plain = read_cache(cache)
-    assert header[:2] == ["shellvault-names", "2"] and header[3] == "7"
+    assert header[:2] == ["shellvault-names", "3"] and header[3] == "7"
     assert plain == [" spaced ", "Z", "a]b", "b", "default", "my prof", "é"]
     assert quoted == [namecache.bash_word(n) for n in plain]
     assert quoted[0] == "\\ spaced\\ " and quoted[2] == "a\\]b"
@@ -69,6 +74,7 @@ def test_cache_layout_sorted_by_bytes_both_halves_aligned(env: dict[str, str]) -
     assert header[2] == f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
     assert cache.stat().st_mtime_ns == st.st_mtime_ns  # what the shells compare
     assert oct(cache.stat().st_mode & 0o777) == "0o600"
+    assert oct(namecache.quoted_path(cache).stat().st_mode & 0o777) == "0o600"
 
 
 def test_rewritten_only_when_the_config_changed_or_forced(env: dict[str, str]) -> None:
@@ -121,6 +127,37 @@ def test_the_prompt_answer_says_where_the_names_are(env: dict[str, str]) -> None
         [sys.executable, "-m", "shellvault", "hook", "bash", "--pwd", env["HOME"], "--", "prompt"],
         capture_output=True, text=True, check=True, env={**env, "PATH": os.environ["PATH"]})
     cache = Path(env["XDG_CACHE_HOME"]) / "shellvault" / "profiles"
-    (made,) = cache.iterdir()
+    made = cache / next(p.name for p in cache.iterdir() if not p.name.endswith(".bash"))
     assert f"__sv_ccache={made}" in done.stdout.replace("'", "")
+    assert f"__sv_cquoted={namecache.quoted_path(made)}" in done.stdout.replace("'", "")
     assert read_cache(made)[2] == ["one"]
+
+
+def test_bash_completes_from_the_quoted_file_or_quotes_itself_without_it(
+    env: dict[str, str],
+) -> None:
+    """The real bash plugin against the real cache: a prefix's names come from the quoted
+    file; with that file gone or of another generation, bash quotes the same names itself."""
+    require_program("bash")
+    Path(env["AWS_CONFIG_FILE"]).write_text(
+        "".join(f"[profile {n}]\n" for n in ("my prof", "my-other", "$(touch pwned)", "zz")))
+    plugin = Path(__file__).resolve().parent.parent / "shell" / "bash" / "shellvault.bash"
+    script = f"""
+    . {plugin}
+    _shellvault_hook
+    show() {{ _shellvault_complete_profiles "$1"; printf '%s|' "${{COMPREPLY[@]}}"; echo; }}
+    show my; show '\\$'; show ''; show q
+    printf 'other generation\\n' >"$__sv_cquoted"
+    show my
+    rm "$__sv_cquoted"
+    show my; show ''
+    """
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
+        check=True, env={**env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    everything = "\\$\\(touch\\ pwned\\)|my\\ prof|my-other|zz|"
+    assert done.stdout.splitlines() == [
+        "my\\ prof|my-other|", "\\$\\(touch\\ pwned\\)|", everything, "|",
+        "my\\ prof|my-other|", "my\\ prof|my-other|", everything,
+    ]
+    assert not (Path(env["HOME"]) / "pwned").exists()

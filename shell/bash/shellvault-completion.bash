@@ -7,14 +7,14 @@
 # shellcheck disable=SC2154 # __sv_opts and the rest: set by _shellvault_spec
 
 # Commands, options and their values come from the generated block below;
-# profile names from shellvault's cache file (shellvault/namecache.py: a
-# header, the names quoted for bash, the names as they are, both sorted by
-# bytes), read with builtins: no process per TAB. `shellvault hook bash`
-# names the file (its prompt answer too) and rewrites it when the config
-# file's mtime differs from the cache's.
+# profile names from shellvault's cache files (shellvault/namecache.py: the
+# names sorted by bytes, and the same names quoted for bash), read with
+# builtins: no process per TAB. `shellvault hook bash` names the files (its
+# prompt answer too) and rewrites them when the config file's mtime differs
+# from the cache's.
 
-# __sv_names: the plain names, kept in memory until the cache's header line
-# changes; __sv_nhdr: that line. Returns 1 when there are no names.
+# __sv_names: the names, kept in memory until the cache's header line changes;
+# __sv_nhdr: that line. Returns 1 when there are no names.
 _shellvault_profile_names() {
   local stale=1 hdr n i=0 q
   if [ "${AWS_CONFIG_FILE-}" = "${__sv_ccfor-}" ] && [ -n "${__sv_ccfg-}" ]; then
@@ -31,10 +31,8 @@ _shellvault_profile_names() {
     __sv_names=() __sv_nhdr=$hdr n=${hdr##* }
     case $n in '' | *[!0-9]*) return 1 ;; esac
     if ((BASH_VERSINFO[0] >= 4)); then
-      mapfile -t -s "$n" -n "$n" __sv_names # bash>=4.0 (guarded)
+      mapfile -t -n "$n" __sv_names # bash>=4.0 (guarded)
     else
-      while ((i < n)) && IFS= read -r q; do i=$((i + 1)); done
-      i=0
       while ((i < n)) && IFS= read -r q; do __sv_names[i]=$q i=$((i + 1)); done
     fi
   } <"$__sv_ccache"
@@ -44,10 +42,11 @@ _shellvault_profile_names() {
 # COMPREPLY=(profile names starting with $1, quoted for the command line: a
 # name like `$(...)` or `my prof` is inserted as one literal word). The names
 # are sorted by bytes: two binary searches find the range that starts with
-# the prefix, and just those lines of the cache's quoted half are read.
+# the prefix, and just those lines of the quoted file are read (quoted here
+# with one printf if that file is not the same generation).
 _shellvault_complete_profiles() {
   local LC_ALL=C # byte order for `<`, as the cache is sorted; in this function only
-  local pre=${1#[\"\']} lo=0 hi mid first hdr q i=0
+  local pre=${1#[\"\']} lo=0 hi mid first hdr q i
   pre=${pre//\\/}
   COMPREPLY=()
   _shellvault_profile_names || return 0
@@ -63,16 +62,23 @@ _shellvault_complete_profiles() {
   done
   ((lo > first)) || return 0
   {
-    IFS= read -r hdr && [ "$hdr" = "$__sv_nhdr" ] || return 0 # rewritten meanwhile
-    if ((BASH_VERSINFO[0] >= 4)); then
-      mapfile -t -s "$first" -n $((lo - first)) COMPREPLY # bash>=4.0 (guarded)
-    else
-      while ((i < lo)) && IFS= read -r q; do
-        ((i < first)) || COMPREPLY[${#COMPREPLY[@]}]=$q
-        i=$((i + 1))
-      done
-    fi
-  } <"$__sv_ccache"
+    IFS= read -r hdr && [ "$hdr" = "$__sv_nhdr" ] &&
+      if ((BASH_VERSINFO[0] >= 4)); then
+        mapfile -t -s "$first" -n $((lo - first)) COMPREPLY # bash>=4.0 (guarded)
+      else
+        i=0
+        while ((i < lo)) && IFS= read -r q; do
+          ((i < first)) || COMPREPLY[${#COMPREPLY[@]}]=$q
+          i=$((i + 1))
+        done
+      fi
+  } 2>/dev/null <"${__sv_cquoted-}"
+  if ((${#COMPREPLY[@]} != lo - first)); then
+    COMPREPLY=()
+    for ((i = first; i < lo; i++)); do COMPREPLY[${#COMPREPLY[@]}]=${__sv_names[i]}; done
+    printf -v q '%q\n' "${COMPREPLY[@]}"
+    IFS=$'\n' read -r -d '' -a COMPREPLY <<<"$q" || :
+  fi
 }
 
 _shellvault_reply_words() { # $1 words, $2 current word

@@ -5,8 +5,8 @@
 # inserts.
 
 # __sv_names: the profile names for the token being completed. Always true
-# (used as a condition). __sv_nall holds every name (the plain half of the
-# cache file, shellvault/namecache.py) until the file's header line changes.
+# (used as a condition). __sv_nall holds every name (shellvault's cache file
+# of names, shellvault/namecache.py) until the file's header line changes.
 # fish's engine is slow with thousands of candidates, so it gets only those
 # containing the token (any case: a superset of what fish would show), or
 # every name when none does (fish's fuzzy match) or the token is quoted.
@@ -36,7 +36,7 @@ function __shellvault_profile_names
         read -z -a -l lines --delimiter \n <$__sv_ccache
         test "$lines[1]" = "$hdr"; or return 0
         set -g __sv_nall
-        test $n -gt 0; and set -g __sv_nall $lines[(math $n + 2)..(math 2 \* $n + 1)]
+        test $n -gt 0; and set -g __sv_nall $lines[2..(math $n + 1)]
         set -g __sv_nhdr $hdr
     end
     set -l tok (commandline -ct)
@@ -50,9 +50,13 @@ function __shellvault_profile_names
 end
 
 # __sv_cpath: the command path typed so far ('' at the top, 'env', 'sso login'),
-# __sv_npos: positionals after it, __sv_dashdash: 1 after `--`.
+# __sv_npos: positionals after it, __sv_dashdash: 1 after `--`. Every complete
+# line's condition asks; the words are walked once per command line.
 function __shellvault_walk
     set -l tokens (commandline -opc)
+    set -l key (string join \n -- $tokens)
+    set -q __sv_walked; and test "$key" = "$__sv_walked"; and return 0
+    set -g __sv_walked $key
     set -e tokens[1]
     set -g __sv_cpath ''
     set -g __sv_npos 0
