@@ -195,45 +195,50 @@ def _fq(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _fword(word: str, text: str) -> str:
+    """A fish candidate with its description: the two joined by an unquoted tab escape."""
+    return f"{_fq(word)}\\t{_fq(text)}" if text else _fq(word)
+
+
 def fish(all_specs: list[Spec]) -> str:
-    lines = [BEGIN, "function __shellvault_spec --argument-names path", "    set -g __sv_subs",
-             "    set -g __sv_vopts", "    switch $path"]
-    completes = []
+    # One `complete` line whose condition (__shellvault_candidates, hand-written above the
+    # block) walks the words once and picks from this data: fish evaluates every complete
+    # line's condition on each TAB, so a line per option cost a function call per option.
+    lines = [
+        BEGIN,
+        "# __shellvault_spec PATH: __sv_subs (subcommands), __sv_vopts (options that take a",
+        "# value), __sv_args (per positional: profile, choice, command or -), __sv_subc and",
+        "# __sv_optc (the subcommands and options as candidates with their descriptions)",
+        "function __shellvault_spec --argument-names path",
+        "    set -g __sv_subs",
+        "    set -g __sv_vopts",
+        "    set -g __sv_args",
+        "    set -g __sv_subc",
+        "    set -g __sv_optc",
+        "    switch $path",
+    ]
+    values = []
     helps = {s.path: s.help for s in all_specs}
     for spec in all_specs:
+        lines.append(f"        case {_fq(spec.path)}")
+        if spec.subcommands:
+            lines.append(f"            set -g __sv_subs {' '.join(spec.subcommands)}")
+            subc = [_fword(n, helps[f"{spec.path} {n}".strip()]) for n in spec.subcommands]
+            lines.append(f"            set -g __sv_subc {' '.join(subc)}")
         vopts = [n for names, _, takes in spec.options if takes for n in names]
-        if spec.subcommands or vopts:
-            lines.append(f"        case {_fq(spec.path)}")
-            if spec.subcommands:
-                lines.append(f"            set -g __sv_subs {' '.join(spec.subcommands)}")
-            if vopts:
-                lines.append(f"            set -g __sv_vopts {' '.join(vopts)}")
-        at = f"-n {_fq('__shellvault_at ' + _fq(spec.path))}"
-        for name in spec.subcommands:
-            full = f"{spec.path} {name}".strip()
-            completes.append(f"complete -c shellvault {at} -a {_fq(name)} -d {_fq(helps[full])}")
-        for names, text, takes in spec.options:
-            flags = " ".join(f"-l {n[2:]}" if n.startswith("--") else f"-s {n[1:]}"
-                             for n in names)
-            values = next((spec.values[n] for n in names if n in spec.values), None)
-            extra = " -x" if takes else ""
-            if values:
-                extra += f" -a {_fq(' '.join(values))}"
-            completes.append(f"complete -c shellvault {at} {flags}{extra} -d {_fq(text)}")
-        for n, kind in enumerate(spec.args, 1):
-            cond = f"__shellvault_arg {_fq(spec.path)} {n}"
-            if kind == "profile":
-                cond += "; and __shellvault_profile_names"
-                completes.append(f"complete -c shellvault -n {_fq(cond)} -a '$__sv_names'")
-            elif kind == "choice":
-                vals = " ".join(spec.values.get(f"#{n}", []))
-                completes.append(f"complete -c shellvault -n {_fq(cond)} -a {_fq(vals)}")
-            elif kind == "command":
-                skip = 2 + len(spec.path.split()) + n - 1
-                cond = "__shellvault_after_dashdash " + _fq(spec.path)
-                completes.append(f"complete -c shellvault -n {_fq(cond)}"
-                                 f" -xa '(__fish_complete_subcommand --fcs-skip={skip})'")
-    lines += ["    end", "end", *completes, END]
+        if vopts:
+            lines.append(f"            set -g __sv_vopts {' '.join(vopts)}")
+        if spec.args:
+            lines.append(f"            set -g __sv_args {' '.join(spec.args)}")
+        optc = [_fword(n, text) for names, text, _ in spec.options for n in names]
+        lines.append(f"            set -g __sv_optc {' '.join(optc)}")
+        for key, vals in spec.values.items():
+            values += [f"        case {_fq(spec.path + ' ' + key)}",
+                       f"            set -g __sv_out {' '.join(_fq(v) for v in vals)}"]
+    lines += ["    end", "end", "",
+              "# __shellvault_values 'PATH --option' | 'PATH #N' -> __sv_out (the values)",
+              "function __shellvault_values --argument-names key", "    set -g __sv_out",
+              "    switch $key", *values, "    end", "end", END]
     return "\n".join(lines) + "\n"
 
 

@@ -33,8 +33,7 @@ def test_every_command_and_option_is_in_every_shell() -> None:
         for names, _, _ in spec.options:
             for name in names:
                 assert name in files["bash"] and name in files["zsh"], (spec.path, name)
-                flag = f"-l {name[2:]}" if name.startswith("--") else f"-s {name[1:]}"
-                assert flag in files["fish"], (spec.path, name)
+                assert f"'{name}'\\t" in files["fish"], (spec.path, name)
 
 
 def test_a_new_command_changes_the_generated_text() -> None:
@@ -65,4 +64,7 @@ def test_a_new_command_changes_the_generated_text() -> None:
     assert "'rotate --kind') __sv_vals='key role'" in bash
     assert "'sso login')" in bash and "__sv_subs='login'" in bash
     assert "--kind=[]:kind:(key role)" in zsh and "'sso login')" in zsh
-    assert "-l kind -x -a 'key role'" in fish and "__shellvault_arg \\'sso login\\' 1" in fish
+    assert "set -g __sv_vopts --kind\n            set -g __sv_args profile\n" in fish
+    assert "'--kind' '--help'" in fish
+    assert "case 'sso login'\n            set -g __sv_args profile" in fish
+    assert "case 'rotate --kind'\n            set -g __sv_out 'key' 'role'\n" in fish
