@@ -1,17 +1,18 @@
 """AES-256-GCM for the file store, through OpenSSL's libcrypto without `cryptography`.
 
-Importing `cryptography`'s Rust binding costs ~15-48 ms, most of a warm `env` on an
-unlocked file store; libcrypto through ctypes costs ~4 ms (loading and initialising it)
-and ctypes is loaded already (keycache.py). Argon2id stays in `cryptography`: it runs
-only when a passphrase is typed.
+Importing `cryptography`'s Rust binding was the largest part of a warm `env` on an
+unlocked file store (15-50 ms); libcrypto through ctypes costs a few milliseconds (mapping
+it, and OpenSSL's first cipher fetch), and ctypes is loaded already (keycache.py).
+Argon2id stays in `cryptography`: it runs only when a passphrase is typed.
 
 Which libcrypto: the one Python's own `_hashlib` links, found in /proc/self/maps once
-`_hashlib` is loaded (so the process never holds two copies, and a later `import ssl` gets
-the library it was built against), else the versioned sonames the dynamic linker knows
-(libcrypto.so.3, then libcrypto.so.1.1). No process is started (ctypes.util.find_library
-would run ldconfig or gcc). Only on Linux: macOS's system libcrypto aborts a process that dlopens it
-unversioned, so elsewhere, or when no usable libcrypto is found (or it fails the
-known-answer check below), `cryptography` does the work. Both give the same bytes.
+`_hashlib` is loaded (so the process never holds two copies, and a later `import ssl`
+gets the library it was built against), else the versioned sonames the dynamic linker
+knows (libcrypto.so.3, then libcrypto.so.1.1). No process is started
+(ctypes.util.find_library would run ldconfig or gcc). Only on Linux: macOS's system
+libcrypto aborts a process that dlopens it unversioned. Elsewhere, or when no libcrypto
+loads and passes the known-answer check below, `cryptography` does the work: the same
+bytes either way.
 
 Wire format (as `cryptography`'s AESGCM): ciphertext followed by the 16-byte tag; the
 12-byte nonce is the caller's.
@@ -38,6 +39,8 @@ _EVP_CTRL_GCM_SET_TAG = 0x11
 
 
 class Cipher(Protocol):
+    name: str
+
     def encrypt(self, key: bytes, nonce: bytes, plain: bytes, associated: bytes) -> bytes: ...
 
     def decrypt(self, key: bytes, nonce: bytes, sealed: bytes,
