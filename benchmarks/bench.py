@@ -790,7 +790,7 @@ def session(ctx: Ctx, shell: str, *, with_plugin: bool, after: str = "",
             extra: Mapping[str, str] | None = None) -> Any:
     """An interactive shell on a pty (the test harness's ShellSession), this HOME. Without
     the plugin, fish gets an empty ``shellvault_prompt`` (the harness's prompt calls it)."""
-    from tests.shellharness import ShellSession
+    from testkit.shellsession import ShellSession
 
     env = {k: v for k, v in ctx.env.items() if not k.startswith("XDG_")}
     env.update(extra or {})

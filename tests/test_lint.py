@@ -25,3 +25,19 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_is_clean() -> None:
     done = _run([sys.executable, "-m", "mypy"])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_only_tests_import_the_tests() -> None:
+    """The demo, the benchmarks, the scripts and the shared harness (testkit) import
+    nothing from tests/: what they share with the tests lives in testkit."""
+    import ast
+
+    offenders = []
+    for top in ("shellvault", "testkit", "scripts", "demo", "benchmarks"):
+        for path in (ROOT / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                              if n == "tests" or n.startswith("tests.")]
+    assert offenders == []
