@@ -51,9 +51,9 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def completion_cache(config: Path, environ: Mapping[str, str] = os.environ) -> Path:
     """The profile names of one AWS config file, for the shells' TAB (one file per config)."""
-    import hashlib
+    from .digest import sha256_hex  # not hashlib: a prompt answer names this file
 
-    digest = hashlib.sha256(os.fsencode(config)).hexdigest()[:16]
+    digest = sha256_hex([os.fsencode(config)])[:16]
     return cache_dir(environ) / "profiles" / digest
 
 
