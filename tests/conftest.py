@@ -94,6 +94,17 @@ _stop_pid_tree = programs.stop_pid_tree
 _wait_until = programs.wait_until
 
 
+# --------------------------------------------------------------------------- zsh
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _zsh_compdump_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """zsh sessions (testkit/shellsession.py) share one compinit dump per test process."""
+    from testkit import shellsession
+
+    shellsession.ZCOMPDUMP_CACHE = tmp_path_factory.mktemp("zsh") / "zcompdump"
+
+
 # --------------------------------------------------------------------------- moto
 
 
