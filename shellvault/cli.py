@@ -270,11 +270,15 @@ def _exec_server(profile: str, argv: list[str], refresh_window: str | None, regi
     vault = _vault(no_input)
     resolved = _resolve(profile, region, vault)
     engine = Engine(vault)
+    # A refresh that may not ask goes through a store opened without input: once `lock`
+    # (or the unlock TTL) took the file store's key away, it says "locked" instead of
+    # asking for the passphrase while a request waits.
+    quiet = engine if no_input else Engine(_vault(True))
 
     def issue(interactive: bool, min_ttl: int) -> Session:
         request = Request(no_input=no_input or not interactive, duration=seconds,
                           min_ttl=min_ttl)
-        return engine.issue(resolved, request).session
+        return (engine if interactive else quiet).issue(resolved, request).session
 
     first = engine.issue(resolved, Request(no_input=no_input, mfa_token=mfa_token,
                                            duration=seconds, min_ttl=window))

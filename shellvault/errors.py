@@ -49,6 +49,19 @@ class Interrupted(ShellvaultError):
     exit_code = 130
 
 
+def next_step(exc: BaseException, profile: str) -> str | None:
+    """The command that unblocks a process that may not ask (the prompt hook, a server's
+    background refresh), chosen by the error's class, never by its text; None: no such
+    command, the error's own line says what happened."""
+    if isinstance(exc, VaultLocked):
+        return "run 'shellvault unlock'"
+    if isinstance(exc, SignInNeeded):
+        return f"run 'shellvault sso login {profile}'"
+    if isinstance(exc, InputNeeded):
+        return f"run 'shellvault auth {profile}'"
+    return None
+
+
 class VaultError(ShellvaultError):
     """The credential store cannot be read or written."""
 

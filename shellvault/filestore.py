@@ -192,6 +192,9 @@ class FileStore:
         self._attempts = attempts  # a typed passphrase may be retyped, like sudo's
         self._key: bytes | None = None
         self._meta: Meta | None = None  # the meta.json our key was checked against
+        # The key is the kernel cache's: a process that lives for hours (exec --server)
+        # must stop using it once `shellvault lock` or the unlock TTL removed it there.
+        self._key_cached = False
         self._holding_lock = False
 
     def describe(self) -> str:
@@ -285,6 +288,9 @@ class FileStore:
         meta = self.read_meta()
         if meta is None:
             return None
+        if self._key_cached and self._cache is not None and self._cache.get() != self._key:
+            self._key = self._meta = None  # locked, expired or re-keyed since
+            self._key_cached = False
         if self._key is not None and self._meta == meta:
             return self._key
         if self._key is not None and key_opens(self._key, meta):
@@ -294,7 +300,7 @@ class FileStore:
             cached = self._cache.get()
             if cached is not None:
                 if key_opens(cached, meta):
-                    self._key, self._meta = cached, meta
+                    self._key, self._meta, self._key_cached = cached, meta, True
                     return cached
                 self._cache.forget()  # re-keyed or replaced store: never use it
         for attempt in range(1, self._attempts + 1):
@@ -308,7 +314,8 @@ class FileStore:
 
                 notice("wrong passphrase, try again")
         self._key, self._meta = key, meta
-        if self._cache is not None and self._cache.put(key, self._cache_ttl) and announce:
+        self._key_cached = self._cache is not None and self._cache.put(key, self._cache_ttl)
+        if self._key_cached and announce:
             from .tty import notice
 
             notice(f"the file store stays unlocked for {span(self._cache_ttl)}; "
@@ -352,8 +359,7 @@ class FileStore:
             else:
                 # Another process created the store meanwhile: join it if it is ours too.
                 meta, key = current, self.key_from_passphrase(passphrase, current)
-        if self._cache is not None:
-            self._cache.put(key, self._cache_ttl)
+        self._key_cached = self._cache is not None and self._cache.put(key, self._cache_ttl)
         self._key, self._meta = key, meta
 
     # -- items --------------------------------------------------------------------------

@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 
 from . import paths
 from .envvars import _fish_quote, _posix_quote, render, unset_all
-from .errors import InputNeeded, ShellvaultError, SignInNeeded, UsageError, VaultLocked
+from .errors import (
+    ShellvaultError,
+    SignInNeeded,
+    UsageError,
+    VaultLocked,
+    next_step,
+)
 from .scopes import check_scope_entry, load_saved, printable, under, write_saved
 
 REFRESH_WITHIN = 300
@@ -187,12 +193,10 @@ class Script:
 def _hint_for(exc: BaseException, profile: str) -> str:
     """What to run, by the error's class (never by its text)."""
     if isinstance(exc, VaultLocked):
-        return "the file store is locked: run 'shellvault unlock'"
+        return "the file store is locked: " + (next_step(exc, profile) or "")
     if isinstance(exc, SignInNeeded):
-        return f"SSO session ended: run 'shellvault sso login {profile}'"
-    if isinstance(exc, InputNeeded):
-        return f"run 'shellvault auth {profile}'"
-    return f"could not refresh ({exc})"
+        return "SSO session ended: " + (next_step(exc, profile) or "")
+    return next_step(exc, profile) or f"could not refresh ({exc})"
 
 
 class Decision:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .creds import Session, rfc3339
-from .errors import InputNeeded, Interrupted, ShellvaultError
+from .errors import InputNeeded, Interrupted, ShellvaultError, next_step
 from .paths import state_dir, write_private_file
 from .tty import notice
 
@@ -122,9 +122,16 @@ class ServedSession:
 
                 traceback.print_exc()
             if problem != self._last_problem or asked:
+                # What unblocks it, by the error's class: a locked file store needs
+                # `unlock`, an ended SSO sign-in `sso login`, anything else a fresh session.
+                step = next_step(exc, self.profile)
+                if step is None and not isinstance(exc, Interrupted):
+                    step = f"run 'shellvault auth {self.profile}'"
+                # After a refused prompt the next (quiet) attempt names what is missing.
+                then = (f"; {step} in another terminal, the server picks the new session up"
+                        if step else "")
                 notice(f"exec --server {self.profile}: could not refresh the credentials "
-                       f"({problem}); run 'shellvault auth {self.profile}' in another "
-                       "terminal, the server picks the new session up")
+                       f"({problem}){then}")
                 self._last_problem = problem
             if self._usable(session):
                 assert session is not None

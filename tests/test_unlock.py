@@ -447,3 +447,76 @@ def test_passwd_killed_half_way_leaves_one_whole_store(home: SvHome, at: str,
     done = home.run("env", "--no-input", "account-a",
                     env={"SHELLVAULT_FILE_PASSPHRASE": "after the crash"})
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.usefixtures("private_keyring")
+def test_a_long_lived_process_stops_using_the_key_once_it_is_locked(tmp_path: Path) -> None:
+    """A process that lives for hours (`exec --server` refreshing in the background) holds
+    its store open: `shellvault lock` elsewhere, or the unlock TTL, must reach it too."""
+    from shellvault.errors import VaultLocked
+    from shellvault.filestore import FileStore
+
+    asked: list[bool] = []
+    typing = {"allowed": True}
+
+    def passphrase(new_store: bool) -> str:
+        asked.append(new_store)
+        if not typing["allowed"]:
+            raise VaultLocked("the file store is locked: run 'shellvault unlock'")
+        return "correct horse battery"
+
+    directory = tmp_path / "vault"
+    store = FileStore(directory, passphrase, cache=KeyCache(directory), cache_ttl=3600)
+    store.set("session:a", "secret-a")
+    assert asked == [True] and KeyCache(directory).get() is not None
+    assert store.get("session:a") == "secret-a" and asked == [True]  # the cached key
+
+    # another process (`shellvault lock`) forgets the key: this one asks again ...
+    assert KeyCache(directory).forget()
+    assert store.get("session:a") == "secret-a" and asked == [True, False]
+    # ... and caches it again; without input it says locked instead of using its copy
+    assert KeyCache(directory).forget()
+    typing["allowed"] = False
+    with pytest.raises(VaultLocked):
+        store.get("session:a")
+    with pytest.raises(VaultLocked):
+        store.set("session:b", "secret-b")
+    typing["allowed"] = True
+    assert store.get("session:a") == "secret-a"
+
+    # a key typed while nothing may be cached (TTL 0) is the process's own: kept
+    assert KeyCache(directory).forget()
+    own = FileStore(directory, passphrase, cache=KeyCache(directory), cache_ttl=0)
+    assert own.get("session:a") == "secret-a" and KeyCache(directory).get() is None
+    count = len(asked)
+    assert store.get("session:a") == "secret-a" and len(asked) == count + 1  # cached again
+    assert KeyCache(directory).forget()
+    assert own.get("session:a") == "secret-a" and len(asked) == count + 1
+
+
+def test_lock_reaches_a_running_exec_server(home: SvHome, tmp_path: Path) -> None:
+    """`exec --server` refreshing in the background stops using the key once `lock` ran
+    elsewhere: its next refresh asks for the passphrase on its terminal (once); refused,
+    it names `shellvault unlock` (not `auth`) without asking again while requests wait, and
+    an unlock in another terminal lets it go on."""
+    from tests.test_server import WATCHER
+
+    assert home.world is not None
+    unlock(home)
+    script = tmp_path / "watcher.py"
+    script.write_text(WATCHER)
+    child = spawn(home, "exec", "--server", "--duration", "15m", "--refresh-window", "890s",
+                  "account-a", "--", sys.executable, str(script), "after-failure")
+    child.expect(r"MFA code for \S+: ")
+    child.sendline(home.world.mfa_code())
+    child.expect(r"served 200")
+    home.run("lock", check=True)
+    child.expect_exact(PASSPHRASE_PROMPT)  # the refresh, ~10 s in: asked, not its own copy
+    child.sendcontrol("d")
+    child.expect(r"run 'shellvault unlock' in another terminal")
+    child.expect("served 503")
+    unlock(home)
+    child.expect("watcher done")
+    out, status = finish(child)
+    assert status == 0, out
+    assert PASSPHRASE_PROMPT not in out  # asked once, not again while locked
