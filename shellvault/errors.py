@@ -70,6 +70,10 @@ class StsError(ShellvaultError):
     """AWS STS refused or could not be reached."""
 
 
+class MfaRejected(StsError):
+    """AWS refused the MFA code (wrong, expired or used): asking again at once is pointless."""
+
+
 class ConfigError(ShellvaultError):
     """A problem with the AWS config file or the environment; the message is one line.
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .creds import Session, rfc3339
-from .errors import InputNeeded, Interrupted, ShellvaultError, next_step
+from .errors import InputNeeded, Interrupted, MfaRejected, ShellvaultError, next_step
 from .paths import state_dir, write_private_file
 from .tty import notice
 
@@ -113,7 +113,7 @@ class ServedSession:
             self._check_length(fresh)
         except Exception as exc:  # a thread of a server: one line, never a traceback
             asked = self._may_ask
-            if isinstance(exc, (InputNeeded, Interrupted)) or "MFA" in str(exc):
+            if isinstance(exc, (InputNeeded, Interrupted, MfaRejected)):
                 self._may_ask = False  # asked once; `shellvault auth` elsewhere unblocks it
             problem = (str(exc) if isinstance(exc, ShellvaultError)
                        else f"{exc.__class__.__name__}; SHELLVAULT_DEBUG=1 shows more")

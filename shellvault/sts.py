@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .creds import Credentials, Session, account_from_arn
-from .errors import StsError
+from .errors import MfaRejected, StsError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -149,7 +149,7 @@ def _explain(exc: Exception, client: Any, action: str, subject: str) -> StsError
     message = str(error.get("Message", "")).strip().rstrip(".")
     lowered = message.lower()
     if "mfa" in lowered and ("invalid" in lowered or "failed" in lowered):
-        return StsError(f"AWS rejected the MFA code for {subject} (wrong, expired or already "
+        return MfaRejected(f"AWS rejected the MFA code for {subject} (wrong, expired or already "
                         "used); wait for the next code and try again")
     if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
         return StsError(f"AWS does not accept the stored access key for {subject} ({code}): it "

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from shellvault import sts
 from shellvault.creds import Credentials
-from shellvault.errors import StsError
+from shellvault.errors import MfaRejected, StsError
 
 MASTER = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
@@ -43,7 +43,7 @@ def test_invalid_mfa_code(stubbed: Stubber) -> None:
         "get_session_token", service_error_code="AccessDenied",
         service_message="MultiFactorAuthentication failed with invalid MFA one time pass code.",
         http_status_code=403)
-    with pytest.raises(StsError) as info:
+    with pytest.raises(MfaRejected) as info:  # a server's refresh does not ask again at once
         _gst()
     assert "rejected the MFA code" in _check_one_line(info.value)
 
