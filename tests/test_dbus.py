@@ -231,11 +231,14 @@ def test_hot_path_imports_nothing_heavy(keyring_env: dict[str, str]) -> None:
     ],
 )
 def test_bogus_bus_address_is_unavailable_fast(address: str) -> None:
-    start = time.monotonic()
+    # Fast: refused on the spot (no address, no socket, refused), never by sitting out a
+    # deadline ("no answer"); pytest's timeout bounds a hang.
     with pytest.raises(dbus.Unavailable) as caught:
         dbus.SecretService.connect(address)
-    assert time.monotonic() - start < 1.0
-    assert "\n" not in str(caught.value)
+    text = str(caught.value)
+    assert text.startswith(("cannot connect to the D-Bus session bus at ",
+                            "no unix: address in DBUS_SESSION_BUS_ADDRESS")), text
+    assert "no answer" not in text and "\n" not in text
 
 
 def test_store_on_a_bogus_bus(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -462,20 +465,16 @@ def test_replies_are_matched_by_serial_skipping_signals(tmp_path: Path) -> None:
 
 def test_a_bus_that_never_answers_times_out(tmp_path: Path) -> None:
     bus = FakeBus(tmp_path / "bus", silent=True)
-    start = time.monotonic()
-    with pytest.raises(dbus.Unavailable, match="no answer"):
+    with pytest.raises(dbus.Unavailable, match="no answer"):  # the deadline ended it
         dbus.Connection(bus.address, timeout=0.3)
-    assert time.monotonic() - start < 2.0
     bus.close()
 
 
 def test_a_service_that_never_answers_times_out(tmp_path: Path) -> None:
     bus = FakeBus(tmp_path / "bus", lambda message: [])
     reader = dbus.SecretService.connect(bus.address, timeout=0.3)
-    start = time.monotonic()
-    with pytest.raises(dbus.Unavailable, match="no answer"):
+    with pytest.raises(dbus.Unavailable, match="no answer"):  # the deadline ended it
         reader.get_secret(_attrs("x"))
-    assert time.monotonic() - start < 2.0
     bus.close()
 
 

