@@ -4,19 +4,23 @@
 # shellvault runs only when the config file changed. fish quotes what it
 # inserts.
 
-# __sv_names: the profile names for the token being completed. Always true
-# (used as a condition). __sv_nall holds every name (shellvault's cache file
-# of names, shellvault/namecache.py) until the file's header line changes.
-# fish's engine is slow with thousands of candidates, so it gets only those
-# containing the token (any case: a superset of what fish would show), or
-# every name when none does (fish's fuzzy match) or the token is quoted.
+# __sv_names (or the variable named by $argv[1]): the profile names for the
+# token being completed. Always true (used as a condition). __sv_nall holds
+# every name (shellvault's cache file of names, shellvault/namecache.py) until
+# the file's header line changes. fish's engine is slow with thousands of
+# candidates, so it gets only those containing the token (any case: a superset
+# of what fish would show), or every name when none does (fish's fuzzy match)
+# or the token is quoted. (Each copy of 10,000 names costs fish ~3 ms: the
+# names are read straight into __sv_nall and copied once, into the target.)
 function __shellvault_profile_names
+    set -l dest __sv_names
+    set -q argv[1]; and set dest $argv[1]
     set -q __sv_ccfg; or set -g __sv_ccfg
     set -q __sv_ccache; or set -g __sv_ccache
     set -q __sv_ccfor; or set -g __sv_ccfor
     set -q __sv_nhdr; or set -g __sv_nhdr
     set -q __sv_nall; or set -g __sv_nall
-    set -g __sv_names
+    set -g $dest
     set -l stale 1
     if test "$AWS_CONFIG_FILE" = "$__sv_ccfor"; and test -n "$__sv_ccfg"
         test -e "$__sv_ccfg"; or return 0
@@ -32,20 +36,23 @@ function __shellvault_profile_names
     set -l hdr
     read -l hdr <$__sv_ccache; or return 0
     if test "$hdr" != "$__sv_nhdr"
-        set -l n (string match -r -- '[0-9]+$' $hdr); or return 0
-        read -z -a -l lines --delimiter \n <$__sv_ccache
-        test "$lines[1]" = "$hdr"; or return 0
-        set -g __sv_nall
-        test $n -gt 0; and set -g __sv_nall $lines[2..(math $n + 1)]
+        set -g __sv_nhdr
+        read -z -a -g __sv_nall --delimiter \n <$__sv_ccache
+        if test "$__sv_nall[1]" != "$hdr"
+            set -g __sv_nall
+            return 0
+        end
+        set -e __sv_nall[1]
+        set -q __sv_nall[1]; and test -z "$__sv_nall[-1]"; and set -e __sv_nall[-1]
         set -g __sv_nhdr $hdr
     end
     set -l tok (commandline -ct)
     if test -n "$tok"; and not string match -q -r -- '[\\\\\'"]' $tok
         set -l re (string escape --style=regex -- $tok)
-        set -g __sv_names (string match -r -i -e -- $re $__sv_nall)
-        set -q __sv_names[1]; and return 0
+        set -g $dest (string match -r -i -e -- $re $__sv_nall)
+        test (count $$dest) -gt 0; and return 0
     end
-    set -g __sv_names $__sv_nall
+    set -g $dest $__sv_nall
     return 0
 end
 
@@ -106,8 +113,7 @@ function __shellvault_candidates
         set -l n (math $__sv_npos + 1)
         switch "$__sv_args[$n]"
             case profile
-                __shellvault_profile_names
-                set -g __sv_out $__sv_names
+                __shellvault_profile_names __sv_out
             case choice
                 __shellvault_values "$__sv_cpath #$n"
         end
