@@ -85,6 +85,21 @@ class TestZsh(SharedShellTests):
             assert sh.complete("shellvault init ba") == ["shellvault", "init", "bash"]
             assert sh.complete("with-role --save acc") == ["with-role", "--save", "account-"]
 
+    def test_many_names_keep_the_users_matchers(self, home: Path, stub: StubShellvault) -> None:
+        """Past 1,000 names compadd gets only those starting with the word, unless the
+        user's own matching could find others: a case-insensitive matcher-list still
+        completes `centr` to `Central`."""
+        with (home / ".aws" / "config").open("w") as config:
+            config.write("".join(f"[profile team{i:05d}]\n" for i in range(1500)))
+            config.write("[profile Central]\n[profile my prof]\n")
+        with self.session(home, stub) as sh:
+            assert sh.complete("shellvault env centr") == ["shellvault", "env", "centr"]
+            assert sh.complete("shellvault env my") == ["shellvault", "env", "my prof"]
+            assert sh.complete("with-role team01499") == ["with-role", "team01499"]
+        after = "zstyle ':completion:*' matcher-list 'm:{a-z}={A-Z}'"
+        with self.session(home, stub, after=after) as sh:
+            assert sh.complete("shellvault env centr") == ["shellvault", "env", "Central"]
+
     def test_completion_file_alone(self, home: Path, stub: StubShellvault) -> None:
         # _shellvault in $fpath without the plugin: commands and profiles
         before = f"fpath=({shlex.quote(str(SHELL_DIR / 'zsh'))} $fpath)"
