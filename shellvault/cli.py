@@ -273,12 +273,17 @@ def _exec_server(profile: str, argv: list[str], refresh_window: str | None, regi
     # A refresh that may not ask goes through a store opened without input: once `lock`
     # (or the unlock TTL) took the file store's key away, it says "locked" instead of
     # asking for the passphrase while a request waits.
-    quiet = engine if no_input else Engine(_vault(True))
+    # Opened at its first use (most servers never need it; a keyring opens a D-Bus link).
+    quiet: list[Engine] = [engine] if no_input else []
 
     def issue(interactive: bool, min_ttl: int) -> Session:
         request = Request(no_input=no_input or not interactive, duration=seconds,
                           min_ttl=min_ttl)
-        return (engine if interactive else quiet).issue(resolved, request).session
+        if interactive:
+            return engine.issue(resolved, request).session
+        if not quiet:
+            quiet.append(Engine(_vault(True)))
+        return quiet[0].issue(resolved, request).session
 
     first = engine.issue(resolved, Request(no_input=no_input, mfa_token=mfa_token,
                                            duration=seconds, min_ttl=window))

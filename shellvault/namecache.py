@@ -124,16 +124,10 @@ def refresh(environ: Mapping[str, str] = os.environ, *, force: bool = False) -> 
     except (OSError, ConfigError):
         names = []
     plain, quoted = render(names, st)
-    # The quoted file first, then the plain one, whose mtime is set before it takes its
-    # name: a shell never sees the new names with an mtime that calls them stale.
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.names")
-    try:
+    # The quoted file first, then the plain one with the config's mtime (set before it
+    # takes its name): a shell never sees the new names with an mtime that calls them stale.
+    # A read-only cache directory: completion asks again next time, nothing breaks.
+    with contextlib.suppress(OSError):
         paths.write_private_file(quoted_path(cache), quoted)
-        paths.write_private_file(tmp, plain)
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, cache)
-    except OSError:
-        # A read-only cache directory: completion asks again next time, nothing breaks.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        paths.write_private_file(cache, plain, times_ns=(st.st_atime_ns, st.st_mtime_ns))
     return config, cache

@@ -88,8 +88,9 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Atomic write with mode 0600: a reader sees the old file or the new one, never half."""
+def write_private_file(path: Path, data: bytes, times_ns: tuple[int, int] | None = None) -> None:
+    """Atomic write with mode 0600: a reader sees the old file or the new one, never half
+    (and with `times_ns`, never the new one with another (atime, mtime))."""
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -98,6 +99,8 @@ def write_private_file(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if times_ns is not None:
+            os.utime(tmp, ns=times_ns)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -245,6 +245,19 @@ def test_only_loopback_with_the_token_is_served() -> None:
         server.httpd.server_close()
 
 
+def _answer_once_the_clock_moved(issue: Any) -> tuple[int, bytes]:
+    """One request to a server whose session (1000 s) has 899 s left: under its 900 s
+    window, so the answer needs `issue`."""
+    served = ServedSession(issue, 900, "p")
+    served.first(_session(1000))
+    served._session = _session(899)  # the clock moved on
+    server = CredentialServer(served)
+    try:
+        return server.answer("127.0.0.1", server.token)
+    finally:
+        server.httpd.server_close()
+
+
 def test_a_session_under_the_window_is_never_served() -> None:
     issued: list[int] = []
 
@@ -252,14 +265,7 @@ def test_a_session_under_the_window_is_never_served() -> None:
         issued.append(min_ttl)
         return _session(1000)
 
-    served = ServedSession(issue, 900, "p")
-    served.first(_session(1000))
-    served._session = _session(899)  # the clock moved on
-    server = CredentialServer(served)
-    try:
-        status, body = server.answer("127.0.0.1", server.token)
-    finally:
-        server.httpd.server_close()
+    status, body = _answer_once_the_clock_moved(issue)
     assert status == 200
     assert issued == [900]
     assert _epoch(json.loads(body)["Expiration"]) >= _session(1000).credentials.expires - 1
@@ -341,14 +347,7 @@ def test_an_unexpected_refresh_error_is_a_503_and_one_line(
     def issue(interactive: bool, min_ttl: int) -> Session:
         raise OSError(28, "No space left on device")
 
-    served = ServedSession(issue, 900, "p")
-    served.first(_session(1000))
-    served._session = _session(899)
-    server = CredentialServer(served)
-    try:
-        status, body = server.answer("127.0.0.1", server.token)
-    finally:
-        server.httpd.server_close()
+    status, body = _answer_once_the_clock_moved(issue)
     assert status == 503
     assert "OSError" in json.loads(body)["message"]
     err = capsys.readouterr().err
